@@ -1,0 +1,82 @@
+# cobble: one non-recursive Makefile. `make run` and `make test` are the README's two commands.
+#   make            build build/cobble and the unit tests
+#   make run        install what is missing, build, start cobble on its embedded default
+#   make test       install, build (plain and ASan/UBSan), run every unit and end-to-end test
+#   make asan       build and run every suite under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make fuzz       build the libFuzzer targets and run each for FUZZ_SECONDS
+BUILD     ?= build
+CC        ?= cc
+PKGS      := libmicrohttpd openssl jansson getdns libpsl libidn2 libcurl
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+WARN      := -Wall -Wextra -Wformat=2 -Wshadow -Werror -Wno-unused-parameter
+CFLAGS    ?= -O2 -g
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) -I. $(PKG_CFLAGS) -MMD -MP
+LDLIBS    := $(PKG_LIBS) -lpthread
+TEST_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
+
+COMMON_SRC := $(wildcard common/*.c)
+SERVER_SRC := $(filter-out server/main.c,$(wildcard server/*.c))
+LIB_OBJ    := $(patsubst %.c,$(BUILD)/%.o,$(COMMON_SRC) $(SERVER_SRC))
+UNIT_SRC   := $(wildcard test/unit/test_*.c)
+UNIT_BIN   := $(patsubst test/unit/%.c,$(BUILD)/test/%,$(UNIT_SRC))
+FUZZ_SRC   := $(wildcard test/fuzz/fuzz_*.c)
+
+.PHONY: all deps run test test-only asan fuzz clean
+all: $(BUILD)/cobble $(UNIT_BIN)
+
+deps:
+	@bash scripts/install-deps.sh
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/libcobble.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/cobble: $(BUILD)/server/main.o $(BUILD)/libcobble.a
+	$(CC) $(ALL_CFLAGS) $^ -o $@ $(LDLIBS) $(EXTRA_LDFLAGS)
+
+$(BUILD)/test/%: $(BUILD)/test/unit/%.o $(BUILD)/libcobble.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $^ -o $@ $(TEST_LIBS) $(LDLIBS) $(EXTRA_LDFLAGS)
+
+run: deps
+	@$(MAKE) --no-print-directory $(BUILD)/cobble
+	./$(BUILD)/cobble $(ARGS)
+
+# The suites run against both builds; the runner's last line is the summary.
+test: deps
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory BUILD=build-asan CC=clang \
+	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all -O1" \
+	  EXTRA_LDFLAGS="-fsanitize=address,undefined" all
+	@bash test/run.sh build build-asan
+
+test-only:
+	@bash test/run.sh $(BUILD)
+
+asan: deps
+	@$(MAKE) --no-print-directory BUILD=build-asan CC=clang \
+	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all -O1" \
+	  EXTRA_LDFLAGS="-fsanitize=address,undefined" all
+	@bash test/run.sh build-asan
+
+FUZZ_SECONDS ?= 300
+fuzz: deps
+	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang \
+	  EXTRA_CFLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -O1" \
+	  EXTRA_LDFLAGS="-fsanitize=address,undefined" build-fuzz/libcobble.a
+	@mkdir -p build-fuzz/bin
+	@for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
+	  clang -std=c11 -D_GNU_SOURCE -I. -g -O1 -fsanitize=fuzzer,address,undefined $$f build-fuzz/libcobble.a \
+	    -o build-fuzz/bin/$$n $(LDLIBS) || exit 1; \
+	  mkdir -p build-fuzz/corpus/$$n; \
+	  build-fuzz/bin/$$n -max_total_time=$(FUZZ_SECONDS) build-fuzz/corpus/$$n test/fuzz/corpus/$$n || exit 1; done
+
+clean:
+	rm -rf build build-asan build-fuzz
+
+-include $(shell find build build-asan -name '*.d' 2>/dev/null)

@@ -1,0 +1,37 @@
+/* util: small string, random and time helpers shared by every module. */
+#ifndef COBBLE_UTIL_H
+#define COBBLE_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+/* Fill buf with n bytes from the kernel CSPRNG; aborts if the kernel cannot supply them. */
+void util_random(void *buf, size_t n);
+/* Write 2*nbytes lowercase hex characters of randomness plus NUL into out. */
+void util_random_hex(char *out, size_t nbytes);
+/* base64url (no padding) of 32 random bytes: an ACME token (43 characters + NUL). */
+void util_random_token(char out[44]);
+
+/* RFC 3339 UTC time "2026-01-01T00:00:00Z" into out (at least 21 bytes). */
+void util_time_fmt(time_t t, char *out, size_t outlen);
+/* Parse RFC 3339 (Z or +hh:mm offset, optional fraction). Returns 0 or -1. */
+int util_time_parse(const char *s, time_t *out);
+
+/* strdup that aborts on allocation failure; NULL in gives NULL out. */
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t m);
+void *xrealloc(void *p, size_t n);
+/* asprintf that aborts on failure. */
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ASCII lowercase in place; returns s. */
+char *util_lower(char *s);
+bool util_has_prefix(const char *s, const char *prefix);
+/* Monotonic clock in seconds (for durations). */
+double util_now_mono(void);
+
+#endif

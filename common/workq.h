@@ -1,0 +1,27 @@
+/* workq: a fixed pool of worker threads fed by a bounded FIFO queue. The VA and the issuer use it
+ * so that HTTP handlers never block: they submit a job and answer at once. A full queue is
+ * reported to the caller (who answers rateLimited), never waited on. */
+#ifndef COBBLE_WORKQ_H
+#define COBBLE_WORKQ_H
+
+#include <stddef.h>
+
+/* Per-worker state: init runs once in each worker thread before any job (e.g. to make that
+ * worker's own DNS context); its result is passed to every job the worker runs, then to fini. */
+typedef void *(*workq_init_fn)(void *shared);
+typedef void (*workq_fini_fn)(void *worker_state);
+typedef void (*workq_job_fn)(void *worker_state, void *job);
+
+struct workq;
+
+/* Start nthreads workers with room for capacity queued jobs. init/fini may be NULL. */
+struct workq *workq_new(size_t nthreads, size_t capacity, workq_init_fn init, workq_fini_fn fini,
+                        void *shared);
+/* Queue job for fn. Returns 0, or -1 when the queue is full or shutting down (job not taken). */
+int workq_submit(struct workq *q, workq_job_fn fn, void *job);
+/* Jobs queued or running right now. */
+size_t workq_pending(struct workq *q);
+/* Finish queued jobs, stop the workers, free. NULL is a no-op. */
+void workq_free(struct workq *q);
+
+#endif

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Install every build and test dependency of cobble from Debian 12's packages.
+# Idempotent and quiet when everything is already present.
+set -euo pipefail
+
+pkgs=(
+  build-essential pkg-config clang libclang-rt-14-dev
+  libmicrohttpd-dev libssl-dev libjansson-dev libgetdns-dev
+  libpsl-dev libidn2-dev libcurl4-openssl-dev libcmocka-dev
+  openssl ca-certificates curl iproute2 util-linux procps
+  knot knot-dnsutils
+  lego certbot python3-acme uacme dehydrated
+  nodejs npm
+)
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+# Node.js may come from outside Debian on some machines: keep the one that is there.
+if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
+  keep=(); for p in "${missing[@]}"; do case "$p" in nodejs|npm) ;; *) keep+=("$p");; esac; done
+  missing=("${keep[@]}")
+  [ ${#missing[@]} -eq 0 ] && exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Debian starts knot.service on install where systemd runs; the tests run their own knotd.

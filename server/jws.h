@@ -1,0 +1,69 @@
+/* jws: RFC 8555 §6.2 flattened JWS (RFC 7515) parsing and verification, JWK (RFC 7517) import
+ * and export, and RFC 7638 thumbprints. Algorithms: RS256, ES256, ES384, ES512, EdDSA (Ed25519). */
+#ifndef COBBLE_JWS_H
+#define COBBLE_JWS_H
+
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "server/problem.h"
+
+#define JWK_THUMBPRINT_LEN 43 /* base64url of a SHA-256 digest */
+
+struct jws {
+	char alg[16];
+	char *nonce;           /* protected "nonce", or NULL when absent */
+	char *url;             /* protected "url" (required: parse fails without it) */
+	char *kid;             /* protected "kid", or NULL */
+	EVP_PKEY *jwk;         /* protected "jwk" imported, or NULL */
+	json_t *jwk_json;      /* protected "jwk" as sent (borrowed from `protected_hdr`), or NULL */
+	unsigned char *payload;/* decoded payload, NUL-terminated; "" for POST-as-GET */
+	size_t payload_len;
+	bool post_as_get;      /* payload was the empty string (RFC 8555 §6.3) */
+	/* internal, for jws_verify */
+	json_t *protected_hdr;
+	char *signing_input;   /* ASCII(protected "." payload) as sent */
+	unsigned char *sig;
+	size_t sig_len;
+};
+
+/* Parse a flattened JWS JSON body (RFC 8555 §6.2): exactly the members protected, payload,
+ * signature; "alg" one of the supported ones (else badSignatureAlgorithm) and not "none"/MAC;
+ * exactly one of "jwk" and "kid" (else malformed); "url" present. Does not check the signature or
+ * the nonce. On success fills *out (free with jws_clear) and returns 0; otherwise fills p
+ * (malformed/badSignatureAlgorithm/badPublicKey, status 400) and returns -1, leaving *out clear. */
+int jws_parse(const char *body, size_t len, struct jws *out, struct problem *p);
+
+/* Verify j's signature with key: the key type must fit j->alg (RSA >= 2048 bits for RS256,
+ * P-256/P-384/P-521 for ES256/384/512, Ed25519 for EdDSA), else badSignatureAlgorithm;
+ * a bad signature is malformed ("JWS signature is invalid"). ECDSA signatures are the JOSE
+ * fixed-size r||s form. Returns 0 when valid, -1 with p filled. */
+int jws_verify(const struct jws *j, EVP_PKEY *key, struct problem *p);
+
+/* Free what *j owns and zero it. */
+void jws_clear(struct jws *j);
+
+/* Import a public JWK (kty RSA, EC with crv P-256/P-384/P-521, OKP with crv Ed25519). Private
+ * members are refused. Returns a new key the caller frees, or NULL with p filled
+ * (badPublicKey or malformed). RSA keys under 2048 bits are refused (badPublicKey). */
+EVP_PKEY *jwk_import(const json_t *jwk, struct problem *p);
+
+/* The RFC 7638 canonical JSON (required members only, sorted, no white space) of a public key,
+ * as a new string the caller frees; NULL for an unsupported key type. This is what the store
+ * keeps as an account's key. */
+char *jwk_canonical(EVP_PKEY *key);
+
+/* RFC 7638 thumbprint: base64url(SHA-256(canonical JWK)), JWK_THUMBPRINT_LEN chars + NUL. */
+int jwk_thumbprint(EVP_PKEY *key, char out[JWK_THUMBPRINT_LEN + 1]);
+
+/* Import a key from its canonical JSON string (as jwk_canonical made it). Caller frees. */
+EVP_PKEY *jwk_from_string(const char *canonical);
+
+/* Sign for tests and tools: produce a flattened JWS JSON string over `payload` (may be "" for
+ * POST-as-GET) with the given protected header members (the function adds "alg" from the key:
+ * RS256/ES256/ES384/ES512/EdDSA). Caller frees. NULL on failure. */
+char *jws_sign(EVP_PKEY *key, json_t *protected_members, const char *payload);
+
+#endif

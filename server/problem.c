@@ -1,0 +1,75 @@
+/* problem: RFC 8555 §6.7 problem documents (RFC 7807), one per client-caused failure. */
+#include "server/problem.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+int problem_vset(struct problem *p, const char *type, int status, const char *fmt, va_list ap)
+{
+	p->type = type;
+	p->status = status;
+	p->nsub = 0;
+	vsnprintf(p->detail, sizeof p->detail, fmt, ap);
+	return -1;
+}
+
+int problem_set(struct problem *p, const char *type, int status, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	problem_vset(p, type, status, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+void problem_add_sub(struct problem *p, const char *type, const char *id_type, const char *id_value,
+                     const char *fmt, ...)
+{
+	if (p->nsub >= PROBLEM_MAX_SUB)
+		return;
+	struct subproblem *s = &p->sub[p->nsub++];
+	s->type = type;
+	snprintf(s->id_type, sizeof s->id_type, "%s", id_type ? id_type : "");
+	snprintf(s->id_value, sizeof s->id_value, "%s", id_value ? id_value : "");
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(s->detail, sizeof s->detail, fmt, ap);
+	va_end(ap);
+}
+
+int problem_default_status(const char *type)
+{
+	static const struct {
+		const char *type;
+		int status;
+	} table[] = {
+	    {PROB_UNAUTHORIZED, 403},   {PROB_ACCOUNT_DOES_NOT_EXIST, 400}, {PROB_ORDER_NOT_READY, 403},
+	    {PROB_RATE_LIMITED, 429},   {PROB_SERVER_INTERNAL, 500},        {PROB_USER_ACTION_REQUIRED, 403},
+	    {PROB_ALREADY_REVOKED, 400},
+	};
+	for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
+		if (strcmp(table[i].type, type) == 0)
+			return table[i].status;
+	return 400;
+}
+
+json_t *problem_to_json(const struct problem *p)
+{
+	json_t *o = json_pack("{s:s++, s:s, s:i}", "type", "urn:ietf:params:acme:error:", p->type, "detail",
+	                      p->detail, "status", p->status);
+	if (!o || p->nsub == 0)
+		return o;
+	json_t *subs = json_array();
+	for (int i = 0; i < p->nsub; i++) {
+		const struct subproblem *s = &p->sub[i];
+		json_t *so = json_pack("{s:s++, s:s}", "type", "urn:ietf:params:acme:error:", s->type, "detail",
+		                       s->detail);
+		if (s->id_type[0])
+			json_object_set_new(so, "identifier",
+			                    json_pack("{s:s, s:s}", "type", s->id_type, "value", s->id_value));
+		json_array_append_new(subs, so);
+	}
+	json_object_set_new(o, "subproblems", subs);
+	return o;
+}
