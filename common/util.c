@@ -56,17 +56,45 @@ void util_random_token(char out[44])
 void util_time_fmt(time_t t, char *out, size_t outlen)
 {
 	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(out, outlen, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (outlen == 0)
+		return;
+	/* An unrepresentable time gives "" rather than stack garbage. */
+	if (!gmtime_r(&t, &tm) || strftime(out, outlen, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		out[0] = '\0';
 }
 
+/* n decimal digits at s, or -1. */
+static int digits(const char *s, int n)
+{
+	int v = 0;
+	for (int i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+static int days_in_month(int year, int month)
+{
+	static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+	return month == 2 && leap ? 29 : days[month - 1];
+}
+
+/* RFC 3339 §5.6 date-time, strictly: fixed-width fields in range, "T"/"Z" in either case (§5.6
+ * NOTE), an optional fraction (ignored), and "Z" or a numeric offset. */
 int util_time_parse(const char *s, time_t *out)
 {
-	struct tm tm;
-	memset(&tm, 0, sizeof tm);
-	const char *p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (!p)
+	if (!s || strlen(s) < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') || s[13] != ':' ||
+	    s[16] != ':')
 		return -1;
+	int year = digits(s, 4), mon = digits(s + 5, 2), mday = digits(s + 8, 2);
+	int hour = digits(s + 11, 2), min = digits(s + 14, 2), sec = digits(s + 17, 2);
+	if (year < 0 || mon < 1 || mon > 12 || mday < 1 || mday > days_in_month(year, mon) || hour < 0 || hour > 23 ||
+	    min < 0 || min > 59 || sec < 0 || sec > 60)
+		return -1;
+	const char *p = s + 19;
 	if (*p == '.') {
 		p++;
 		if (!isdigit((unsigned char)*p))
@@ -78,17 +106,27 @@ int util_time_parse(const char *s, time_t *out)
 	if (*p == 'Z' || *p == 'z') {
 		p++;
 	} else if (*p == '+' || *p == '-') {
-		int sign = *p == '-' ? -1 : 1;
-		if (!isdigit((unsigned char)p[1]) || !isdigit((unsigned char)p[2]) || p[3] != ':' ||
-		    !isdigit((unsigned char)p[4]) || !isdigit((unsigned char)p[5]))
+		int oh = digits(p + 1, 2);
+		if (oh < 0 || oh > 23 || p[3] != ':')
 			return -1;
-		off = sign * (((p[1] - '0') * 10 + (p[2] - '0')) * 3600L + ((p[4] - '0') * 10 + (p[5] - '0')) * 60L);
+		int om = digits(p + 4, 2);
+		if (om < 0 || om > 59)
+			return -1;
+		off = (*p == '-' ? -1 : 1) * (oh * 3600L + om * 60L);
 		p += 6;
 	} else {
 		return -1;
 	}
 	if (*p != '\0')
 		return -1;
+	struct tm tm;
+	memset(&tm, 0, sizeof tm);
+	tm.tm_year = year - 1900;
+	tm.tm_mon = mon - 1;
+	tm.tm_mday = mday;
+	tm.tm_hour = hour;
+	tm.tm_min = min;
+	tm.tm_sec = sec; /* a leap second (60) becomes the next minute's first */
 	*out = timegm(&tm) - off;
 	return 0;
 }

@@ -38,6 +38,20 @@ void problem_add_sub(struct problem *p, const char *type, const char *id_type, c
 	va_end(ap);
 }
 
+void problem_prefix(struct problem *p, const char *prefix)
+{
+	size_t n = strlen(prefix);
+	if (n >= sizeof p->detail)
+		n = sizeof p->detail - 1;
+	size_t keep = sizeof p->detail - 1 - n;
+	size_t have = strlen(p->detail);
+	if (have > keep)
+		have = keep;
+	memmove(p->detail + n, p->detail, have);
+	memcpy(p->detail, prefix, n);
+	p->detail[n + have] = '\0';
+}
+
 int problem_default_status(const char *type)
 {
 	static const struct {

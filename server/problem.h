@@ -18,6 +18,7 @@
 #define PROB_EXTERNAL_ACCOUNT_REQUIRED "externalAccountRequired"
 #define PROB_INCORRECT_RESPONSE "incorrectResponse"
 #define PROB_INVALID_CONTACT "invalidContact"
+#define PROB_INVALID_PROFILE "invalidProfile" /* draft-aaron-acme-profiles */
 #define PROB_MALFORMED "malformed"
 #define PROB_ORDER_NOT_READY "orderNotReady"
 #define PROB_RATE_LIMITED "rateLimited"
@@ -58,6 +59,8 @@ int problem_vset(struct problem *p, const char *type, int status, const char *fm
 /* Add a subproblem about one identifier (RFC 8555 §6.7.1); silently dropped beyond the maximum. */
 void problem_add_sub(struct problem *p, const char *type, const char *id_type, const char *id_value,
                      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Put prefix (e.g. "inner JWS of keyChange: ") before the detail, truncating the end. */
+void problem_prefix(struct problem *p, const char *prefix);
 /* The default HTTP status of an ACME error type (400 for most). */
 int problem_default_status(const char *type);
 

@@ -1,0 +1,924 @@
+/* dns: lookups through getdns in stub mode only, with raw TXT octets, TTLs and DNSSEC status. */
+#include "common/dns.h"
+#include "common/util.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <getdns/getdns.h>
+#include <getdns/getdns_extra.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define DNS_DEFAULT_TIMEOUT_MS 5000
+#define DNS_MAX_CNAME_HOPS 8     /* re-queries for CNAME targets an authoritative upstream left out */
+#define DNS_MAX_CHAIN 16         /* CNAMEs followed inside one answer section */
+#define DNS_UDP_PAYLOAD 1232     /* DNS flag day 2020: larger answers come back truncated, then TCP */
+#define RESOLV_CONF "/etc/resolv.conf"
+
+struct dns_upstream {
+	int family;
+	unsigned char addr[16];
+	uint16_t port;
+	char text[64]; /* "127.0.0.1:5353" or "[::1]:53" */
+};
+
+struct dns {
+	getdns_context *ctx;
+	getdns_dict *ext;
+	struct dns_upstream *ups;
+	size_t nups;
+	enum dns_dnssec dnssec;
+	unsigned timeout_ms;
+	char anchor_file[200];
+	getdns_list *anchors;  /* the DS/DNSKEY trust anchors (NULL when dnssec is off) */
+	char **anchor_names;   /* their distinct owner names, lowercase, no trailing dot */
+	size_t nanchor_names;
+};
+
+/* Called for every RR of the asked type at the final owner: rdata is the wire-format RDATA. */
+typedef int (*dns_rr_fn)(struct dns_answer *ans, uint16_t type, const uint8_t *rd, size_t rdlen,
+                         uint32_t ttl);
+
+/* snprintf for human-readable text, where cutting a long name short is the intended outcome
+ * (through vsnprintf so that -Wformat-truncation does not flag each call). */
+static void detail_set(char *buf, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4), noinline));
+static void detail_set(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+}
+
+const char *dns_result_name(enum dns_rcode_class c)
+{
+	switch (c) {
+	case DNS_OK: return "NOERROR";
+	case DNS_NODATA: return "NODATA";
+	case DNS_NXDOMAIN: return "NXDOMAIN";
+	case DNS_SERVFAIL: return "SERVFAIL";
+	case DNS_TIMEOUT: return "TIMEOUT";
+	case DNS_BOGUS: return "BOGUS";
+	case DNS_INSECURE: return "INSECURE";
+	}
+	return "UNKNOWN";
+}
+
+static const char *rcode_name(uint32_t rcode)
+{
+	static const char *const names[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN",
+	                                    "NOTIMP", "REFUSED", "YXDOMAIN", "YXRRSET",
+	                                    "NXRRSET", "NOTAUTH", "NOTZONE"};
+	return rcode < sizeof names / sizeof names[0] ? names[rcode] : "an error rcode";
+}
+
+static const char *type_name(uint16_t type)
+{
+	switch (type) {
+	case GETDNS_RRTYPE_A: return "A";
+	case GETDNS_RRTYPE_AAAA: return "AAAA";
+	case GETDNS_RRTYPE_TXT: return "TXT";
+	case GETDNS_RRTYPE_CAA: return "CAA";
+	}
+	return "?";
+}
+
+/* Parses "HOST:PORT", "HOST", "[V6]:PORT", "[V6]" or a bare IPv6 address. HOST must be an
+ * address literal: resolving a resolver's name would itself need DNS. */
+static int upstream_parse(const char *s, struct dns_upstream *u, char *err, size_t errlen)
+{
+	char host[INET6_ADDRSTRLEN + 2];
+	const char *port = NULL;
+	const char *colon = strchr(s, ':');
+	size_t hlen;
+
+	memset(u, 0, sizeof *u);
+	if (s[0] == '[') {
+		const char *end = strchr(s, ']');
+		if (!end || (end[1] != '\0' && end[1] != ':')) {
+			detail_set(err, errlen, "resolver \"%s\": expected [IPv6]:PORT", s);
+			return -1;
+		}
+		hlen = (size_t)(end - s - 1);
+		if (hlen >= sizeof host)
+			goto bad_host;
+		memcpy(host, s + 1, hlen);
+		host[hlen] = '\0';
+		if (end[1] == ':')
+			port = end + 2;
+	} else if (colon && strchr(colon + 1, ':')) {
+		hlen = strlen(s); /* bare IPv6, port 53 */
+		if (hlen >= sizeof host)
+			goto bad_host;
+		memcpy(host, s, hlen + 1);
+	} else {
+		hlen = colon ? (size_t)(colon - s) : strlen(s);
+		if (hlen >= sizeof host)
+			goto bad_host;
+		memcpy(host, s, hlen);
+		host[hlen] = '\0';
+		if (colon)
+			port = colon + 1;
+	}
+	if (inet_pton(AF_INET, host, u->addr) == 1)
+		u->family = AF_INET;
+	else if (inet_pton(AF_INET6, host, u->addr) == 1)
+		u->family = AF_INET6;
+	else
+		goto bad_host;
+	u->port = 53;
+	if (port) {
+		char *end;
+		errno = 0;
+		unsigned long p = strtoul(port, &end, 10);
+		if (*port < '0' || *port > '9' || *end != '\0' || errno || p == 0 || p > 65535) {
+			detail_set(err, errlen, "resolver \"%s\": the port must be 1 to 65535", s);
+			return -1;
+		}
+		u->port = (uint16_t)p;
+	}
+	if (u->family == AF_INET)
+		snprintf(u->text, sizeof u->text, "%s:%u", host, u->port);
+	else
+		snprintf(u->text, sizeof u->text, "[%s]:%u", host, u->port);
+	return 0;
+bad_host:
+	detail_set(err, errlen, "resolver \"%s\": not an IP address (HOST:PORT, HOST or [IPv6]:PORT)", s);
+	return -1;
+}
+
+/* The nameserver lines of /etc/resolv.conf (port 53); other lines are ignored. */
+static int resolv_conf_read(struct dns *d, char *err, size_t errlen)
+{
+	FILE *f = fopen(RESOLV_CONF, "r");
+	char line[512];
+	int rc = -1;
+
+	if (!f) {
+		detail_set(err, errlen, "cannot read %s: %s (give a resolver)", RESOLV_CONF, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof line, f)) {
+		char *save = NULL, *kw = strtok_r(line, " \t\r\n", &save);
+		char *addr = kw ? strtok_r(NULL, " \t\r\n", &save) : NULL;
+		struct dns_upstream u;
+		char ignored[128];
+		if (!kw || !addr || strcmp(kw, "nameserver") != 0 || strchr(addr, '%'))
+			continue;
+		if (strchr(addr, ':') && addr[0] != '[') { /* bare IPv6: keep every colon in the host */
+			char v6[INET6_ADDRSTRLEN + 3];
+			snprintf(v6, sizeof v6, "[%s]", addr);
+			if (upstream_parse(v6, &u, ignored, sizeof ignored) < 0)
+				continue;
+		} else if (upstream_parse(addr, &u, ignored, sizeof ignored) < 0) {
+			continue;
+		}
+		d->ups = xrealloc(d->ups, (d->nups + 1) * sizeof *d->ups);
+		d->ups[d->nups++] = u;
+	}
+	if (d->nups == 0)
+		detail_set(err, errlen, "no usable nameserver line in %s (give a resolver)", RESOLV_CONF);
+	else
+		rc = 0;
+	fclose(f);
+	return rc;
+}
+
+static int set_upstreams(struct dns *d, char *err, size_t errlen)
+{
+	getdns_list *list = getdns_list_create();
+	int rc = -1;
+
+	if (!list)
+		goto out;
+	for (size_t i = 0; i < d->nups; i++) {
+		getdns_dict *a = getdns_dict_create();
+		getdns_bindata data = {d->ups[i].family == AF_INET ? 4 : 16, d->ups[i].addr};
+		getdns_bindata type = {4, (uint8_t *)(d->ups[i].family == AF_INET ? "IPv4" : "IPv6")};
+		getdns_return_t r;
+		if (!a)
+			goto out;
+		r = getdns_dict_set_bindata(a, "address_type", &type);
+		if (!r)
+			r = getdns_dict_set_bindata(a, "address_data", &data);
+		if (!r)
+			r = getdns_dict_set_int(a, "port", d->ups[i].port);
+		if (!r)
+			r = getdns_list_set_dict(list, i, a); /* copies */
+		getdns_dict_destroy(a);
+		if (r)
+			goto out;
+	}
+	if (getdns_context_set_upstream_recursive_servers(d->ctx, list) == GETDNS_RETURN_GOOD)
+		rc = 0;
+out:
+	if (rc < 0)
+		detail_set(err, errlen, "getdns refused the resolver list");
+	getdns_list_destroy(list);
+	return rc;
+}
+
+/* Lowercase, without the trailing dot, so that names compare as strings. */
+static char *name_canon(const getdns_bindata *wire)
+{
+	char *fqdn = NULL;
+	size_t n;
+
+	if (getdns_convert_dns_name_to_fqdn(wire, &fqdn) != GETDNS_RETURN_GOOD || !fqdn)
+		return NULL;
+	n = strlen(fqdn);
+	if (n > 0 && fqdn[n - 1] == '.')
+		fqdn[n - 1] = '\0';
+	util_lower(fqdn);
+	return fqdn;
+}
+
+static int anchor_names(struct dns *d, getdns_list *anchors)
+{
+	getdns_dict *rr;
+	getdns_bindata *owner;
+
+	for (size_t i = 0; !getdns_list_get_dict(anchors, i, &rr); i++) {
+		char *name;
+		size_t j;
+		if (getdns_dict_get_bindata(rr, "name", &owner) || !(name = name_canon(owner)))
+			return -1;
+		for (j = 0; j < d->nanchor_names && strcmp(d->anchor_names[j], name) != 0; j++)
+			;
+		if (j < d->nanchor_names) {
+			free(name);
+			continue;
+		}
+		d->anchor_names = xrealloc(d->anchor_names, (d->nanchor_names + 1) * sizeof *d->anchor_names);
+		d->anchor_names[d->nanchor_names++] = name;
+	}
+	return 0;
+}
+
+/* Reads DS and DNSKEY RRs (zone-file text) into the context's trust anchors. With dnssec off
+ * the anchors are set to an empty list: getdns then never looks for root anchors anywhere. */
+static int set_trust_anchors(struct dns *d, const struct dns_options *opt, char *err, size_t errlen)
+{
+	getdns_list *rrs = NULL, *anchors = getdns_list_create();
+	FILE *f = NULL;
+	size_t n = 0, nanchors = 0;
+	int rc = -1;
+	getdns_return_t r;
+
+	if (!anchors) {
+		detail_set(err, errlen, "getdns_list_create failed");
+		goto out;
+	}
+	if (opt->dnssec != DNS_DNSSEC_OFF) {
+		if (!opt->trust_anchor_file || !*opt->trust_anchor_file) {
+			detail_set(err, errlen, "dnssec %s needs a trust anchor file (DS or DNSKEY records)",
+			         opt->dnssec == DNS_DNSSEC_REQUIRE ? "require" : "validate");
+			goto out;
+		}
+		if (!(f = fopen(opt->trust_anchor_file, "r"))) {
+			detail_set(err, errlen, "cannot read trust anchor file %s: %s",
+			         opt->trust_anchor_file, strerror(errno));
+			goto out;
+		}
+		if ((r = getdns_fp2rr_list(f, &rrs, NULL, 3600)) != GETDNS_RETURN_GOOD) {
+			detail_set(err, errlen, "trust anchor file %s is not zone-file text: %s",
+			         opt->trust_anchor_file, getdns_get_errorstr_by_id(r));
+			goto out;
+		}
+		if (getdns_list_get_length(rrs, &n))
+			n = 0;
+		for (size_t i = 0; i < n; i++) {
+			getdns_dict *rr;
+			uint32_t type;
+			if (getdns_list_get_dict(rrs, i, &rr) || getdns_dict_get_int(rr, "type", &type))
+				continue;
+			if (type != GETDNS_RRTYPE_DS && type != GETDNS_RRTYPE_DNSKEY)
+				continue;
+			if (getdns_list_set_dict(anchors, nanchors, rr)) {
+				detail_set(err, errlen, "getdns_list_set_dict failed");
+				goto out;
+			}
+			nanchors++;
+		}
+		if (nanchors == 0) {
+			detail_set(err, errlen, "trust anchor file %s holds no DS or DNSKEY record",
+			         opt->trust_anchor_file);
+			goto out;
+		}
+		detail_set(d->anchor_file, sizeof d->anchor_file, "%s", opt->trust_anchor_file);
+		if (anchor_names(d, anchors) < 0) {
+			detail_set(err, errlen, "trust anchor file %s: unusable owner name",
+			           opt->trust_anchor_file);
+			goto out;
+		}
+	}
+	if (getdns_context_set_dnssec_trust_anchors(d->ctx, anchors) != GETDNS_RETURN_GOOD) {
+		detail_set(err, errlen, "getdns refused the trust anchors");
+		goto out;
+	}
+	if (opt->dnssec != DNS_DNSSEC_OFF) {
+		d->anchors = anchors; /* kept for the second opinion in validate_again() */
+		anchors = NULL;
+	}
+	rc = 0;
+out:
+	if (f)
+		fclose(f);
+	getdns_list_destroy(rrs);
+	getdns_list_destroy(anchors);
+	return rc;
+}
+
+struct dns *dns_new(const struct dns_options *opt, char *err, size_t errlen)
+{
+	static const getdns_transport_list_t transports[] = {GETDNS_TRANSPORT_UDP, GETDNS_TRANSPORT_TCP};
+	static const getdns_namespace_t namespaces[] = {GETDNS_NAMESPACE_DNS};
+	struct dns *d = xcalloc(1, sizeof *d);
+	getdns_return_t r;
+
+	d->dnssec = opt->dnssec;
+	d->timeout_ms = opt->timeout_ms ? opt->timeout_ms : DNS_DEFAULT_TIMEOUT_MS;
+	for (size_t i = 0; opt->resolvers && i < opt->nresolvers; i++) {
+		d->ups = xrealloc(d->ups, (d->nups + 1) * sizeof *d->ups);
+		if (upstream_parse(opt->resolvers[i], &d->ups[d->nups], err, errlen) < 0)
+			goto fail;
+		d->nups++;
+	}
+	if (d->nups == 0 && resolv_conf_read(d, err, errlen) < 0)
+		goto fail;
+
+	/* set_from_os = 0: no resolv.conf, no hosts file, no search list inside getdns. */
+	if ((r = getdns_context_create(&d->ctx, 0)) != GETDNS_RETURN_GOOD) {
+		detail_set(err, errlen, "getdns_context_create: %s", getdns_get_errorstr_by_id(r));
+		goto fail;
+	}
+	/* Stub only; and an empty verify CA/e-mail turns off getdns 1.6's zero-configuration DNSSEC
+	 * (it would otherwise read and fetch root-anchors.xml from data.iana.org). */
+	if ((r = getdns_context_set_resolution_type(d->ctx, GETDNS_RESOLUTION_STUB)) ||
+	    (r = getdns_context_set_trust_anchors_verify_CA(d->ctx, "")) ||
+	    (r = getdns_context_set_trust_anchors_verify_email(d->ctx, "")) ||
+	    (r = getdns_context_set_namespaces(d->ctx, 1, namespaces)) ||
+	    (r = getdns_context_set_append_name(d->ctx, GETDNS_APPEND_NAME_NEVER)) ||
+	    (r = getdns_context_set_dns_transport_list(d->ctx, 2, (getdns_transport_list_t *)transports)) ||
+	    (r = getdns_context_set_edns_maximum_udp_payload_size(d->ctx, DNS_UDP_PAYLOAD)) ||
+	    (r = getdns_context_set_round_robin_upstreams(d->ctx, 0)) ||
+	    (r = getdns_context_set_timeout(d->ctx, d->timeout_ms))) {
+		detail_set(err, errlen, "getdns context setup: %s", getdns_get_errorstr_by_id(r));
+		goto fail;
+	}
+	if (set_upstreams(d, err, errlen) < 0 || set_trust_anchors(d, opt, err, errlen) < 0)
+		goto fail;
+
+	d->ext = getdns_dict_create();
+	if (!d->ext || getdns_dict_set_int(d->ext, "return_call_reporting", GETDNS_EXTENSION_TRUE)) {
+		detail_set(err, errlen, "getdns_dict_create failed");
+		goto fail;
+	}
+	/* dnssec_return_status sets the DO bit and validates; all_statuses keeps bogus replies in
+	 * the response (marked) instead of dropping them, so bogus is told apart from no answer. */
+	if (d->dnssec != DNS_DNSSEC_OFF &&
+	    (getdns_dict_set_int(d->ext, "dnssec_return_status", GETDNS_EXTENSION_TRUE) ||
+	     getdns_dict_set_int(d->ext, "dnssec_return_all_statuses", GETDNS_EXTENSION_TRUE) ||
+	     getdns_dict_set_int(d->ext, "dnssec_return_validation_chain", GETDNS_EXTENSION_TRUE))) {
+		detail_set(err, errlen, "getdns_dict_set_int failed");
+		goto fail;
+	}
+	return d;
+fail:
+	dns_free(d);
+	return NULL;
+}
+
+void dns_free(struct dns *d)
+{
+	if (!d)
+		return;
+	getdns_dict_destroy(d->ext);
+	getdns_list_destroy(d->anchors);
+	for (size_t i = 0; i < d->nanchor_names; i++)
+		free(d->anchor_names[i]);
+	free(d->anchor_names);
+	if (d->ctx)
+		getdns_context_destroy(d->ctx);
+	free(d->ups);
+	free(d);
+}
+
+void dns_answer_clear(struct dns_answer *ans)
+{
+	if (!ans)
+		return;
+	for (size_t i = 0; i < ans->ntxt; i++) {
+		for (size_t j = 0; j < ans->txt[i].nstrs; j++)
+			free(ans->txt[i].strs[j].data);
+		free(ans->txt[i].strs);
+	}
+	free(ans->txt);
+	for (size_t i = 0; i < ans->naddrs; i++)
+		free(ans->addrs[i]);
+	free(ans->addrs);
+	for (size_t i = 0; i < ans->ncaa; i++)
+		free(ans->caa[i]);
+	free(ans->caa);
+	memset(ans, 0, sizeof *ans);
+}
+
+/* The upstreams as one string for details: "127.0.0.1:53, [::1]:53". */
+static void upstreams_text(const struct dns *d, char *out, size_t outlen)
+{
+	size_t used = 0;
+	out[0] = '\0';
+	for (size_t i = 0; i < d->nups && used < outlen; i++) {
+		int n = snprintf(out + used, outlen - used, "%s%s", i ? ", " : "", d->ups[i].text);
+		if (n < 0)
+			break;
+		used += (size_t)n;
+	}
+}
+
+/* Which configured upstream the last query went to, from getdns's call reporting. */
+static void note_resolver(const struct dns *d, getdns_dict *resp, struct dns_answer *ans)
+{
+	getdns_list *calls;
+	getdns_dict *call, *to;
+	getdns_bindata *addr;
+	size_t n;
+
+	detail_set(ans->resolver, sizeof ans->resolver, "%s", d->nups ? d->ups[0].text : "");
+	if (getdns_dict_get_list(resp, "call_reporting", &calls) || getdns_list_get_length(calls, &n) ||
+	    n == 0 || getdns_list_get_dict(calls, n - 1, &call) ||
+	    getdns_dict_get_dict(call, "query_to", &to) ||
+	    getdns_dict_get_bindata(to, "address_data", &addr))
+		return;
+	for (size_t i = 0; i < d->nups; i++) {
+		size_t alen = d->ups[i].family == AF_INET ? 4 : 16;
+		if (addr->size == alen && memcmp(addr->data, d->ups[i].addr, alen) == 0) {
+			detail_set(ans->resolver, sizeof ans->resolver, "%s", d->ups[i].text);
+			return;
+		}
+	}
+}
+
+/* One query, tried on each upstream in turn while they time out, all within d->timeout_ms
+ * (getdns's stub sends one UDP query per request and moves to the next upstream only for the
+ * next request). Returns the response (caller destroys) or NULL on timeout or failure; a
+ * failure sets *failed and the detail. */
+static getdns_dict *query(struct dns *d, const char *name, uint16_t type, struct dns_answer *ans,
+                          int *failed)
+{
+	double start = util_now_mono();
+	getdns_dict *resp = NULL;
+
+	*failed = 0;
+	for (size_t attempt = 0; attempt < d->nups; attempt++) {
+		double elapsed_ms = (util_now_mono() - start) * 1000.0;
+		uint32_t status;
+		getdns_return_t r;
+		if (attempt > 0 && elapsed_ms + 20 >= d->timeout_ms)
+			break;
+		uint64_t slice = (uint64_t)((d->timeout_ms - elapsed_ms) / (double)(d->nups - attempt));
+		getdns_context_set_timeout(d->ctx, slice ? slice : 1);
+		r = getdns_general_sync(d->ctx, name, type, d->ext, &resp);
+		if (r == GETDNS_RETURN_BAD_DOMAIN_NAME) {
+			detail_set(ans->detail, sizeof ans->detail, "\"%s\" is not a valid domain name", name);
+			*failed = 1;
+			return NULL;
+		}
+		if (r != GETDNS_RETURN_GOOD) {
+			detail_set(ans->detail, sizeof ans->detail, "getdns_general_sync for %s %s: %s",
+			         type_name(type), name, getdns_get_errorstr_by_id(r));
+			*failed = 1;
+			return NULL;
+		}
+		note_resolver(d, resp, ans);
+		if (getdns_dict_get_int(resp, "status", &status) == GETDNS_RETURN_GOOD &&
+		    status != GETDNS_RESPSTATUS_ALL_TIMEOUT)
+			return resp;
+		getdns_dict_destroy(resp);
+		resp = NULL;
+	}
+	double took_ms = (util_now_mono() - start) * 1000.0;
+	char ups[200];
+	upstreams_text(d, ups, sizeof ups);
+	if (d->nups > 1)
+		detail_set(ans->resolver, sizeof ans->resolver, "%s", ups);
+	if (took_ms + 100 < d->timeout_ms)
+		detail_set(ans->detail, sizeof ans->detail,
+		         "no answer from %s for %s %s: the query failed after %.0f ms "
+		         "(nothing listening there, or unreachable)", ups, type_name(type), name, took_ms);
+	else
+		detail_set(ans->detail, sizeof ans->detail, "no answer from %s within %u ms", ups,
+		         d->timeout_ms);
+	return NULL;
+}
+
+/* Wire-format names compare case-insensitively: length octets are at most 63, below 'A'. */
+static int wire_name_eq(const getdns_bindata *a, const getdns_bindata *b)
+{
+	if (a->size != b->size)
+		return 0;
+	for (size_t i = 0; i < a->size; i++) {
+		unsigned char x = a->data[i], y = b->data[i];
+		if (x >= 'A' && x <= 'Z')
+			x = (unsigned char)(x + 32);
+		if (y >= 'A' && y <= 'Z')
+			y = (unsigned char)(y + 32);
+		if (x != y)
+			return 0;
+	}
+	return 1;
+}
+
+static void ttl_min(uint32_t *min, uint32_t ttl)
+{
+	if (ttl < *min)
+		*min = ttl;
+}
+
+/* The answer section's RRs of `type` at the end of the CNAME chain that starts at the question
+ * name. Returns how many RRs were passed to fn (-1 if fn failed); *end is the chain's last
+ * owner (borrowed from the reply). */
+static int collect(getdns_dict *reply, uint16_t type, dns_rr_fn fn, struct dns_answer *ans,
+                   uint32_t *min, getdns_bindata **end)
+{
+	getdns_list *answer;
+	getdns_dict *rr;
+	getdns_bindata *owner, *name, *target, *rdata;
+	size_t n = 0;
+	uint32_t t, ttl;
+	int found = 0;
+
+	if (getdns_dict_get_bindata(reply, "/question/qname", &owner))
+		return -1;
+	*end = owner;
+	if (getdns_dict_get_list(reply, "answer", &answer) || getdns_list_get_length(answer, &n))
+		return 0;
+	for (int hops = 0, moved = 1; moved && hops < DNS_MAX_CHAIN; hops++) {
+		moved = 0;
+		for (size_t i = 0; i < n && !moved; i++) {
+			if (getdns_list_get_dict(answer, i, &rr) || getdns_dict_get_int(rr, "type", &t) ||
+			    t != GETDNS_RRTYPE_CNAME || getdns_dict_get_bindata(rr, "name", &name) ||
+			    !wire_name_eq(name, owner) ||
+			    getdns_dict_get_bindata(rr, "/rdata/cname", &target))
+				continue;
+			if (!getdns_dict_get_int(rr, "ttl", &ttl))
+				ttl_min(min, ttl);
+			owner = target;
+			moved = 1;
+		}
+	}
+	*end = owner;
+	for (size_t i = 0; i < n; i++) {
+		if (getdns_list_get_dict(answer, i, &rr) || getdns_dict_get_int(rr, "type", &t) ||
+		    t != type || getdns_dict_get_bindata(rr, "name", &name) ||
+		    !wire_name_eq(name, owner) || getdns_dict_get_int(rr, "ttl", &ttl) ||
+		    getdns_dict_get_bindata(rr, "/rdata/rdata_raw", &rdata))
+			continue;
+		if (fn(ans, type, rdata->data, rdata->size, ttl) < 0)
+			return -1;
+		ttl_min(min, ttl);
+		found++;
+	}
+	return found;
+}
+
+/* Appends to `to` the RRs of `from` (a list of RR dicts), or those of types t1/t2 at owner. */
+static int rrs_append(getdns_list *to, getdns_list *from, const char *owner, uint32_t t1, uint32_t t2)
+{
+	getdns_dict *rr;
+	getdns_bindata *name;
+	size_t n = 0;
+	uint32_t t;
+
+	(void)getdns_list_get_length(to, &n);
+	for (size_t i = 0; !getdns_list_get_dict(from, i, &rr); i++) {
+		if (owner) {
+			char *c;
+			int same;
+			if (getdns_dict_get_int(rr, "type", &t) || (t != t1 && t != t2) ||
+			    getdns_dict_get_bindata(rr, "name", &name) || !(c = name_canon(name)))
+				continue;
+			same = strcmp(c, owner) == 0;
+			free(c);
+			if (!same)
+				continue;
+		}
+		if (getdns_list_set_dict(to, n++, rr))
+			return -1;
+	}
+	return 0;
+}
+
+/* getdns 1.6's stub validator asks for the DS and the DNSKEY of each signer zone at once; when
+ * the upstream is authoritative for the zone (not its parent) the DS query comes back as the
+ * zone's own signed NSEC "no DS here", which getdns takes for an insecure delegation and then
+ * cancels the DNSKEY query if it has not come back yet: the answer is then "bogus" at random
+ * (about one time in five against Knot). So a non-secure answer at or below a trust anchor is
+ * validated once more, offline, with getdns's validation chain plus the anchor zones' own
+ * DNSKEY RRsets (fetched here). A truly bogus answer stays bogus. */
+static uint32_t validate_again(struct dns *d, const char *qname, getdns_dict *resp,
+                               getdns_dict *reply, uint32_t status)
+{
+	getdns_list *support = getdns_list_create(), *replies = getdns_list_create(), *chain, *ans;
+	char *name = xstrdup(qname);
+	size_t n = strlen(name);
+	int fetched = 0;
+
+	if (n > 0 && name[n - 1] == '.')
+		name[n - 1] = '\0';
+	util_lower(name);
+	if (!support || !replies || getdns_list_set_dict(replies, 0, reply))
+		goto out;
+	if (!getdns_dict_get_list(resp, "validation_chain", &chain) &&
+	    rrs_append(support, chain, NULL, 0, 0) < 0)
+		goto out;
+	for (size_t i = 0; i < d->nanchor_names; i++) {
+		const char *a = d->anchor_names[i];
+		size_t alen = strlen(a);
+		getdns_dict *kresp = NULL;
+		int r;
+		/* only anchors at or above the queried name */
+		if (!(strcmp(name, a) == 0 || alen == 0 ||
+		      (strlen(name) > alen && name[strlen(name) - alen - 1] == '.' &&
+		       strcmp(name + strlen(name) - alen, a) == 0)))
+			continue;
+		if (getdns_general_sync(d->ctx, alen ? a : ".", GETDNS_RRTYPE_DNSKEY, d->ext, &kresp))
+			continue;
+		r = getdns_dict_get_list(kresp, "/replies_tree/0/answer", &ans) ? -1
+		    : rrs_append(support, ans, a, GETDNS_RRTYPE_DNSKEY, GETDNS_RRTYPE_RRSIG);
+		getdns_dict_destroy(kresp);
+		if (r < 0)
+			goto out;
+		fetched++;
+	}
+	if (fetched)
+		status = (uint32_t)getdns_validate_dnssec2(replies, support, d->anchors, time(NULL), 0);
+out:
+	free(name);
+	getdns_list_destroy(support);
+	getdns_list_destroy(replies);
+	return status;
+}
+
+/* Looks up `type` at `name`, following CNAMEs (also those an authoritative upstream does not
+ * chase itself), and classifies the outcome into ans. Returns 0, or -1 on internal failure. */
+static int resolve(struct dns *d, const char *name, uint16_t type, dns_rr_fn fn,
+                   struct dns_answer *ans)
+{
+	char *cur = xstrdup(name), *next = NULL;
+	getdns_dict *resp = NULL;
+	uint32_t min = UINT32_MAX;
+	int secure = d->dnssec != DNS_DNSSEC_OFF, rc = -1, failed;
+
+	memset(ans, 0, sizeof *ans);
+	for (int hop = 0;; hop++) {
+		getdns_dict *reply;
+		getdns_bindata *end;
+		uint32_t rcode, dstatus = GETDNS_DNSSEC_INDETERMINATE;
+		int found;
+
+		if (hop > DNS_MAX_CNAME_HOPS) {
+			ans->result = DNS_SERVFAIL;
+			detail_set(ans->detail, sizeof ans->detail,
+			         "CNAME chain from %s is longer than %d hops", name, DNS_MAX_CNAME_HOPS);
+			break;
+		}
+		getdns_dict_destroy(resp);
+		if (!(resp = query(d, cur, type, ans, &failed))) {
+			if (failed)
+				goto out;
+			ans->result = DNS_TIMEOUT;
+			break;
+		}
+		if (getdns_dict_get_dict(resp, "/replies_tree/0", &reply) ||
+		    getdns_dict_get_int(reply, "/header/rcode", &rcode)) {
+			detail_set(ans->detail, sizeof ans->detail, "getdns gave no reply for %s %s",
+			         type_name(type), cur);
+			goto out;
+		}
+		if (rcode != 0 && rcode != 3) {
+			ans->result = DNS_SERVFAIL;
+			detail_set(ans->detail, sizeof ans->detail, "%s from %s for %s %s", rcode_name(rcode),
+			         ans->resolver, type_name(type), cur);
+			break;
+		}
+		if (d->dnssec != DNS_DNSSEC_OFF) {
+			(void)getdns_dict_get_int(reply, "dnssec_status", &dstatus);
+			if (dstatus != GETDNS_DNSSEC_SECURE)
+				dstatus = validate_again(d, cur, resp, reply, dstatus);
+			if (dstatus == GETDNS_DNSSEC_BOGUS) {
+				ans->result = DNS_BOGUS;
+				detail_set(ans->detail, sizeof ans->detail,
+				         "DNSSEC validation failed (bogus) for %s %s from %s "
+				         "with the trust anchors of %s", type_name(type), cur, ans->resolver,
+				         d->anchor_file);
+				break;
+			}
+			if (dstatus != GETDNS_DNSSEC_SECURE) {
+				secure = 0;
+				if (d->dnssec == DNS_DNSSEC_REQUIRE) {
+					ans->result = DNS_INSECURE;
+					detail_set(ans->detail, sizeof ans->detail,
+					         "the answer for %s %s from %s is not DNSSEC-signed under the "
+					         "trust anchors of %s, and dnssec is require", type_name(type),
+					         cur, ans->resolver, d->anchor_file);
+					break;
+				}
+			}
+		}
+		if (rcode == 3) {
+			ans->result = DNS_NXDOMAIN;
+			detail_set(ans->detail, sizeof ans->detail, "NXDOMAIN from %s: %s does not exist",
+			         ans->resolver, cur);
+			break;
+		}
+		if ((found = collect(reply, type, fn, ans, &min, &end)) < 0) {
+			detail_set(ans->detail, sizeof ans->detail, "malformed %s record in the answer for %s",
+			         type_name(type), cur);
+			goto out;
+		}
+		if (found > 0) {
+			getdns_bindata *qname;
+			ans->result = DNS_OK;
+			if (strcmp(cur, name) == 0 &&
+			    !getdns_dict_get_bindata(reply, "/question/qname", &qname) &&
+			    wire_name_eq(qname, end))
+				detail_set(ans->detail, sizeof ans->detail, "%d %s record%s at %s from %s", found,
+				         type_name(type), found == 1 ? "" : "s", name, ans->resolver);
+			else
+				detail_set(ans->detail, sizeof ans->detail,
+				         "%d %s record%s at %s (through CNAME) from %s", found, type_name(type),
+				         found == 1 ? "" : "s", name, ans->resolver);
+			break;
+		}
+		free(next);
+		next = NULL;
+		{
+			getdns_bindata *qname;
+			if (!getdns_dict_get_bindata(reply, "/question/qname", &qname) &&
+			    !wire_name_eq(qname, end) && getdns_convert_dns_name_to_fqdn(end, &next) == 0) {
+				free(cur);
+				cur = next; /* the chain ends at a CNAME target the upstream left out */
+				next = NULL;
+				continue;
+			}
+		}
+		ans->result = DNS_NODATA;
+		detail_set(ans->detail, sizeof ans->detail, "no %s record at %s%s%s (NOERROR, no data) from %s",
+		         type_name(type), name, strcmp(cur, name) ? " via CNAME to " : "",
+		         strcmp(cur, name) ? cur : "", ans->resolver);
+		break;
+	}
+	if (ans->result != DNS_TIMEOUT && ans->result != DNS_SERVFAIL && ans->result != DNS_BOGUS &&
+	    ans->result != DNS_INSECURE)
+		ans->secure = secure;
+	ans->min_ttl = min == UINT32_MAX ? 0 : min;
+	rc = 0;
+out:
+	if (rc < 0) { /* keep only the detail: nothing else of a failed lookup is meaningful */
+		char detail[sizeof ans->detail];
+		memcpy(detail, ans->detail, sizeof detail);
+		dns_answer_clear(ans);
+		memcpy(ans->detail, detail, sizeof detail);
+		ans->result = DNS_SERVFAIL;
+	}
+	getdns_dict_destroy(resp);
+	free(cur);
+	free(next);
+	return rc;
+}
+
+/* RFC 1035 §3.3.14: TXT RDATA is one or more <character-string>s, each a length octet and
+ * that many octets, kept here exactly as they are on the wire. */
+static int txt_rr(struct dns_answer *ans, uint16_t type, const uint8_t *rd, size_t rdlen,
+                  uint32_t ttl)
+{
+	struct dns_txt_rr rr = {NULL, 0, ttl};
+	size_t off = 0;
+
+	(void)type;
+	while (off < rdlen) {
+		size_t len = rd[off++];
+		if (len > rdlen - off) {
+			for (size_t i = 0; i < rr.nstrs; i++)
+				free(rr.strs[i].data);
+			free(rr.strs);
+			return -1;
+		}
+		rr.strs = xrealloc(rr.strs, (rr.nstrs + 1) * sizeof *rr.strs);
+		rr.strs[rr.nstrs].data = xmalloc(len + 1);
+		memcpy(rr.strs[rr.nstrs].data, rd + off, len);
+		rr.strs[rr.nstrs].data[len] = '\0';
+		rr.strs[rr.nstrs].len = len;
+		rr.nstrs++;
+		off += len;
+	}
+	ans->txt = xrealloc(ans->txt, (ans->ntxt + 1) * sizeof *ans->txt);
+	ans->txt[ans->ntxt++] = rr;
+	return 0;
+}
+
+static int addr_rr(struct dns_answer *ans, uint16_t type, const uint8_t *rd, size_t rdlen,
+                   uint32_t ttl)
+{
+	char text[INET6_ADDRSTRLEN];
+	int af = type == GETDNS_RRTYPE_A ? AF_INET : AF_INET6;
+
+	(void)ttl;
+	if (rdlen != (af == AF_INET ? 4u : 16u) || !inet_ntop(af, rd, text, sizeof text))
+		return -1;
+	ans->addrs = xrealloc(ans->addrs, (ans->naddrs + 1) * sizeof *ans->addrs);
+	ans->addrs[ans->naddrs++] = xstrdup(text);
+	return 0;
+}
+
+/* RFC 8659 §4.1: flags octet, tag length, tag, value (the rest). Kept as "flags tag value"
+ * with the value's octets unquoted. */
+static int caa_rr(struct dns_answer *ans, uint16_t type, const uint8_t *rd, size_t rdlen,
+                  uint32_t ttl)
+{
+	(void)type;
+	(void)ttl;
+	if (rdlen < 2 || rd[1] == 0 || (size_t)rd[1] > rdlen - 2)
+		return -1;
+	size_t taglen = rd[1], vlen = rdlen - 2 - taglen;
+	char *s = xasprintf("%u %.*s ", rd[0], (int)taglen, (const char *)rd + 2);
+	size_t slen = strlen(s);
+	s = xrealloc(s, slen + vlen + 1);
+	memcpy(s + slen, rd + 2 + taglen, vlen);
+	s[slen + vlen] = '\0';
+	ans->caa = xrealloc(ans->caa, (ans->ncaa + 1) * sizeof *ans->caa);
+	ans->caa[ans->ncaa++] = s;
+	return 0;
+}
+
+int dns_txt(struct dns *d, const char *name, struct dns_answer *ans)
+{
+	return resolve(d, name, GETDNS_RRTYPE_TXT, txt_rr, ans);
+}
+
+int dns_caa(struct dns *d, const char *name, struct dns_answer *ans)
+{
+	return resolve(d, name, GETDNS_RRTYPE_CAA, caa_rr, ans);
+}
+
+/* A then AAAA. Addresses from either make the answer OK (as Boulder does); otherwise a failure
+ * of either lookup decides, then NXDOMAIN, then NODATA. */
+int dns_addrs(struct dns *d, const char *name, struct dns_answer *ans)
+{
+	struct dns_answer a6;
+	int rc = -1;
+
+	memset(&a6, 0, sizeof a6);
+	if (resolve(d, name, GETDNS_RRTYPE_A, addr_rr, ans) < 0)
+		return -1;
+	if (resolve(d, name, GETDNS_RRTYPE_AAAA, addr_rr, &a6) < 0) {
+		detail_set(ans->detail, sizeof ans->detail, "%s", a6.detail);
+		goto out;
+	}
+	if (a6.naddrs > 0) {
+		ans->addrs = xrealloc(ans->addrs, (ans->naddrs + a6.naddrs) * sizeof *ans->addrs);
+		memcpy(ans->addrs + ans->naddrs, a6.addrs, a6.naddrs * sizeof *a6.addrs);
+		ans->naddrs += a6.naddrs;
+		free(a6.addrs);
+		a6.addrs = NULL;
+		a6.naddrs = 0;
+		if (ans->result != DNS_OK || a6.min_ttl < ans->min_ttl)
+			ans->min_ttl = a6.min_ttl;
+	}
+	if (ans->naddrs > 0) {
+		bool failed6 = a6.result != DNS_OK && a6.result != DNS_NODATA;
+		bool failed4 = ans->result != DNS_OK && ans->result != DNS_NODATA;
+		ans->secure = (ans->result == DNS_OK ? ans->secure : true) &&
+		              (a6.result == DNS_OK ? a6.secure : true);
+		if (failed4 || failed6)
+			detail_set(ans->detail, sizeof ans->detail, "%zu address%s for %s from %s (%s lookup: %s)",
+			         ans->naddrs, ans->naddrs == 1 ? "" : "es", name, ans->resolver,
+			         failed4 ? "A" : "AAAA", failed4 ? "failed" : a6.detail);
+		else
+			detail_set(ans->detail, sizeof ans->detail, "%zu address%s for %s from %s", ans->naddrs,
+			         ans->naddrs == 1 ? "" : "es", name, ans->resolver);
+		ans->result = DNS_OK;
+	} else if (a6.result != ans->result && ans->result != DNS_BOGUS &&
+	           ans->result != DNS_INSECURE && ans->result != DNS_SERVFAIL &&
+	           ans->result != DNS_TIMEOUT &&
+	           (a6.result != DNS_NODATA || ans->result != DNS_NXDOMAIN)) {
+		ans->result = a6.result; /* the AAAA failure is the more telling one */
+		ans->secure = a6.secure;
+		detail_set(ans->detail, sizeof ans->detail, "%s", a6.detail);
+		detail_set(ans->resolver, sizeof ans->resolver, "%s", a6.resolver);
+	} else {
+		ans->secure = ans->secure && a6.secure;
+		if (ans->result == DNS_NODATA)
+			detail_set(ans->detail, sizeof ans->detail, "no A or AAAA record at %s (NOERROR, no data) from %s",
+			         name, ans->resolver);
+	}
+	rc = 0;
+out:
+	dns_answer_clear(&a6);
+	return rc;
+}

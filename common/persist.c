@@ -1,0 +1,719 @@
+/* persist: the dns-persist-01 record parser and matcher (../shared/spec/dns-persist-01.md
+ * sections 1-3; draft-ietf-acme-dns-persist -01 and -02). Pure functions over byte strings. */
+#include "common/persist.h"
+#include "common/b64.h"
+#include "common/util.h"
+
+#include <idn2.h>
+#include <openssl/evp.h>
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define PERSIST_PREFIX "_validation-persist."
+#define HASH_NAME "sha-256/"
+
+/* A growing string for details; the x* allocators abort on exhaustion. */
+struct sbuf {
+	char *p;
+	size_t len, cap;
+};
+
+static void sb_putn(struct sbuf *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 128;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		b->p = xrealloc(b->p, cap);
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+static void sb_puts(struct sbuf *b, const char *s)
+{
+	sb_putn(b, s, strlen(s));
+}
+
+static void sb_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(struct sbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *s = NULL;
+	int n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		fputs("cobble: out of memory\n", stderr);
+		abort();
+	}
+	sb_putn(b, s, (size_t)n);
+	free(s);
+}
+
+/* Printable ASCII as is; '"' and '\' escaped; every other byte (control bytes, TAB, non-ASCII)
+ * as \t or \xHH, so a detail is always plain ASCII (valid UTF-8 for JSON, safe on a terminal). */
+static void sb_esc(struct sbuf *b, const unsigned char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = s[i];
+		if (c == '"' || c == '\\') {
+			char e[2] = {'\\', (char)c};
+			sb_putn(b, e, 2);
+		} else if (c == '\t') {
+			sb_puts(b, "\\t");
+		} else if (c >= 0x20 && c < 0x7f) {
+			sb_putn(b, (const char *)&c, 1);
+		} else {
+			sb_printf(b, "\\x%02x", c);
+		}
+	}
+}
+
+static void sb_escs(struct sbuf *b, const char *s)
+{
+	sb_esc(b, (const unsigned char *)(s ? s : ""), s ? strlen(s) : 0);
+}
+
+static void sb_quote(struct sbuf *b, const unsigned char *s, size_t n)
+{
+	sb_putn(b, "\"", 1);
+	sb_esc(b, s, n);
+	sb_putn(b, "\"", 1);
+}
+
+static bool is_wsp(unsigned char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+static bool is_alnum(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+/* Trim WSP (SP / HTAB) on both sides of [*s, *s + *n). */
+static void trim_wsp(const unsigned char **s, size_t *n)
+{
+	while (*n > 0 && is_wsp((*s)[0])) {
+		(*s)++;
+		(*n)--;
+	}
+	while (*n > 0 && is_wsp((*s)[*n - 1]))
+		(*n)--;
+}
+
+/* RFC 8659 §4.2: label = (ALPHA / DIGIT) *( *("-") (ALPHA / DIGIT)); also used for
+ * parameter-tag, which has the same shape. */
+static bool is_label(const unsigned char *s, size_t n)
+{
+	if (n == 0 || !is_alnum(s[0]) || !is_alnum(s[n - 1]))
+		return false;
+	for (size_t i = 1; i + 1 < n; i++)
+		if (!is_alnum(s[i]) && s[i] != '-')
+			return false;
+	return true;
+}
+
+/* issuer-domain-name = label *("." label), within DNS limits (63 per label, 253 in all). */
+static bool is_domain(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 253)
+		return false;
+	const char *p = s;
+	for (;;) {
+		const char *dot = strchr(p, '.');
+		size_t l = dot ? (size_t)(dot - p) : strlen(p);
+		if (l > 63 || !is_label((const unsigned char *)p, l))
+			return false;
+		if (!dot)
+			return true;
+		p = dot + 1;
+	}
+}
+
+char *persist_normalize_issuer(const char *name, size_t len, bool strict)
+{
+	if (!name || len == 0)
+		return NULL;
+	bool ascii = true;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)name[i];
+		if (c >= 0x80)
+			ascii = false;
+		else if (!is_alnum(c) && c != '-' && c != '.')
+			return NULL; /* NUL, WSP, '_', ... never belong in an issuer-domain-name */
+	}
+	char *in = xstrndup(name, len);
+	char *out = NULL;
+	if (ascii) {
+		/* Already A-labels or LDH labels: case folding is all IDNA would do, and libidn2 would
+		 * refuse R-LDH labels ("ab--c") that DNS and the RFC 8659 grammar allow. */
+		out = util_lower(xstrdup(in));
+	} else {
+		/* IDNA 2008 with UTS-46 non-transitional mapping: "faß" stays distinct from "fass"
+		 * as IDNA 2008 requires. Not IDN2_USE_STD3_ASCII_RULES: libidn2 2.3 silently deletes
+		 * the characters STD3 disallows ("a b" -> "ab"); is_domain() below rejects them instead. */
+		char *a = NULL;
+		if (idn2_lookup_u8((const uint8_t *)in, (uint8_t **)&a, IDN2_NONTRANSITIONAL) == IDN2_OK && a) {
+			out = xstrdup(a);
+			util_lower(out);
+		}
+		idn2_free(a);
+	}
+	if (out) {
+		size_t n = strlen(out);
+		if (n > 0 && out[n - 1] == '.') /* spec §2 step 3: one trailing dot */
+			out[n - 1] = '\0';
+		if (!is_domain(out) || (strict && strcmp(out, in) != 0)) {
+			free(out);
+			out = NULL;
+		}
+	}
+	free(in);
+	return out;
+}
+
+char *persist_hash_uri(const char *prefix, const char *d, const char *thumbprint, const char *url)
+{
+	if (!prefix || !d || !thumbprint || !url)
+		return NULL;
+	size_t dlen = strlen(d);
+	if (dlen > 255)
+		return NULL;
+	/* Draft -02: SHA-256(len(d) || d || tp || url), len one octet. */
+	struct sbuf m = {0};
+	unsigned char l = (unsigned char)dlen;
+	sb_putn(&m, (const char *)&l, 1);
+	sb_puts(&m, d);
+	sb_puts(&m, thumbprint);
+	sb_puts(&m, url);
+	unsigned char md[32];
+	unsigned int mdlen = 0;
+	int ok = EVP_Digest(m.p, m.len, md, &mdlen, EVP_sha256(), NULL);
+	free(m.p);
+	if (!ok || mdlen != sizeof md)
+		return NULL;
+	char *h = b64url_encode(md, sizeof md);
+	char *r = xasprintf("%s" HASH_NAME "%s", prefix, h);
+	free(h);
+	return r;
+}
+
+char *persist_record_text(const char *issuer, const char *accounturi, bool wildcard,
+                          uint64_t persist_until)
+{
+	struct sbuf b = {0};
+	sb_printf(&b, "%s; accounturi=%s", issuer ? issuer : "", accounturi ? accounturi : "");
+	if (wildcard)
+		sb_puts(&b, "; policy=wildcard");
+	if (persist_until)
+		sb_printf(&b, "; persistUntil=%llu", (unsigned long long)persist_until);
+	return b.p;
+}
+
+void persist_result_clear(struct persist_result *r)
+{
+	if (!r)
+		return;
+	free(r->detail);
+	r->detail = NULL;
+}
+
+/* One TXT RR as the checker sees it. Value pointers point into text. */
+struct rec {
+	unsigned char *text; /* the RR's strings joined, no separator (spec §1) */
+	size_t len;
+	const unsigned char *iss; /* issuer as found, WSP-trimmed */
+	size_t isslen;
+	char *issuer;             /* normalised, or NULL */
+	bool matching;
+	struct sbuf syntax;       /* syntax failures, ", "-separated; empty when none */
+	const unsigned char *acct, *policy, *until;
+	size_t acctlen, policylen, untillen;
+	struct sbuf why;          /* first failed check (spec §2 step 5) */
+	bool passed;
+	uint64_t until_v;
+};
+
+struct ctx {
+	const struct persist_input *in;
+	const char *fqdn;  /* F */
+	bool wildcard;
+	char *name;        /* queried owner name */
+	char *d;           /* -02 hash input: where the record was published */
+	char **hashes;     /* -02: for each thumbprint, d form then "*" form */
+	size_t nhashes;
+};
+
+static void syntax_fail(struct rec *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void syntax_fail(struct rec *r, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *s = NULL;
+	int n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		fputs("cobble: out of memory\n", stderr);
+		abort();
+	}
+	if (r->syntax.len)
+		sb_puts(&r->syntax, ", ");
+	sb_puts(&r->syntax, s);
+	free(s);
+}
+
+/* An escaped copy for use inside a syntax message (caller frees). */
+static char *esc(const unsigned char *s, size_t n)
+{
+	struct sbuf b = {0};
+	sb_putn(&b, "", 0);
+	sb_esc(&b, s, n);
+	return b.p;
+}
+
+/* ASCII case-insensitive comparison of n bytes (NUL bytes included). */
+static bool mem_ieq(const unsigned char *a, const unsigned char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char x = a[i], y = b[i];
+		if (x >= 'A' && x <= 'Z')
+			x = (unsigned char)(x + 32);
+		if (y >= 'A' && y <= 'Z')
+			y = (unsigned char)(y + 32);
+		if (x != y)
+			return false;
+	}
+	return true;
+}
+
+static bool tag_is(const unsigned char *t, size_t n, const char *name)
+{
+	return n == strlen(name) && mem_ieq(t, (const unsigned char *)name, n);
+}
+
+/* Parse persistUntil = 1*DIGIT; beyond 64 bits means far future (UINT64_MAX), never overflow. */
+static uint64_t parse_until(const unsigned char *s, size_t n)
+{
+	uint64_t v = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned d = (unsigned)(s[i] - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return UINT64_MAX;
+		v = v * 10 + d;
+	}
+	return v;
+}
+
+/* Spec §2 step 4 (and §5 strict): parse the text after the first ';' into r's parameters. */
+static void parse_params(struct ctx *c, struct rec *r, const unsigned char *p, size_t n)
+{
+	/* issue-value: [";" *WSP [parameters *WSP]]: nothing after the ';' is no parameters. */
+	const unsigned char *all = p;
+	size_t alln = n;
+	trim_wsp(&all, &alln);
+	struct persist_str *seen = NULL; /* unknown tags so far (strict only) */
+	size_t nseen = 0;
+	size_t off = 0;
+	while (alln > 0 && off <= n) {
+		const unsigned char *seg = p + off;
+		const unsigned char *semi = memchr(seg, ';', n - off);
+		size_t sl = semi ? (size_t)(semi - seg) : n - off;
+		off += sl + 1;
+		trim_wsp(&seg, &sl);
+		if (sl == 0) {
+			syntax_fail(r, "empty parameter (\";;\" or a trailing \";\")");
+		} else {
+			const unsigned char *eq = memchr(seg, '=', sl);
+			if (!eq) {
+				char *e = esc(seg, sl);
+				syntax_fail(r, "parameter \"%s\" has no \"=\"", e);
+				free(e);
+			} else {
+				const unsigned char *tag = seg, *val = eq + 1;
+				size_t tl = (size_t)(eq - seg), vl = sl - tl - 1;
+				trim_wsp(&tag, &tl);
+				trim_wsp(&val, &vl);
+				char *te = esc(tag, tl);
+				const char *known = tag_is(tag, tl, "accounturi") ? "accounturi"
+				                    : tag_is(tag, tl, "policy")   ? "policy"
+				                    : tag_is(tag, tl, "persistUntil") ? "persistUntil"
+				                                                    : NULL;
+				if (tl == 0)
+					syntax_fail(r, "empty parameter tag before \"=\"");
+				for (size_t i = 0; i < vl; i++) {
+					/* parameter-value = *(%x21-3A / %x3C-7E) */
+					if (val[i] < 0x21 || val[i] > 0x7e) {
+						syntax_fail(r, "parameter %s: character 0x%02x not allowed in a parameter value",
+						            known ? known : te, val[i]);
+						break;
+					}
+				}
+				const unsigned char **slot = NULL;
+				size_t *slotlen = NULL;
+				if (known && strcmp(known, "accounturi") == 0)
+					slot = &r->acct, slotlen = &r->acctlen;
+				else if (known && strcmp(known, "policy") == 0)
+					slot = &r->policy, slotlen = &r->policylen;
+				else if (known)
+					slot = &r->until, slotlen = &r->untillen;
+				if (slot) {
+					if (*slot)
+						syntax_fail(r, "duplicate parameter %s", known);
+					else
+						*slot = val, *slotlen = vl;
+				} else if (tl > 0 && c->in->strict) {
+					/* Spec §5: strict checks unknown tags' spelling and duplicates. */
+					if (!is_label(tag, tl))
+						syntax_fail(r, "parameter tag \"%s\" is not letters and digits with inner hyphens", te);
+					bool dup = false;
+					for (size_t k = 0; k < nseen && !dup; k++)
+						dup = seen[k].len == tl && mem_ieq(seen[k].data, tag, tl);
+					if (dup) {
+						syntax_fail(r, "duplicate parameter %s", te);
+					} else {
+						seen = xrealloc(seen, (nseen + 1) * sizeof *seen);
+						seen[nseen].data = tag;
+						seen[nseen++].len = tl;
+					}
+				}
+				free(te);
+			}
+		}
+		if (!semi)
+			break;
+	}
+	free(seen);
+
+	if (!r->acct) {
+		syntax_fail(r, "missing accounturi parameter");
+	} else if (r->acctlen == 0) {
+		syntax_fail(r, "accounturi is empty");
+	} else if (c->in->draft == PERSIST_DRAFT_02) {
+		/* Spec §3: a value not under accountHashPrefix, or another hash name, is a syntax failure. */
+		const char *pre = c->in->hash_prefix ? c->in->hash_prefix : "";
+		size_t pl = strlen(pre);
+		char *ae = esc(r->acct, r->acctlen);
+		if (r->acctlen < pl || memcmp(r->acct, pre, pl) != 0) {
+			syntax_fail(r, "accounturi %s is not under the account hash prefix %s (draft 02 wants %s" HASH_NAME "<hash>)",
+			            ae, pre, pre);
+		} else if (r->acctlen - pl < strlen(HASH_NAME) || memcmp(r->acct + pl, HASH_NAME, strlen(HASH_NAME)) != 0) {
+			const unsigned char *h = r->acct + pl;
+			size_t hl = r->acctlen - pl;
+			const unsigned char *sl = memchr(h, '/', hl);
+			char *he = esc(h, sl ? (size_t)(sl - h) : hl);
+			syntax_fail(r, "accounturi %s uses hash name \"%s\"; only sha-256 is defined (%s" HASH_NAME "<hash>)",
+			            ae, he, pre);
+			free(he);
+		}
+		free(ae);
+	}
+	if (r->until) {
+		bool digits = r->untillen > 0;
+		for (size_t i = 0; i < r->untillen; i++)
+			if (r->until[i] < '0' || r->until[i] > '9')
+				digits = false;
+		if (!digits) {
+			char *e = esc(r->until, r->untillen);
+			syntax_fail(r, "persistUntil \"%s\" is not a number of UNIX seconds (1*DIGIT)", e);
+			free(e);
+		} else {
+			r->until_v = parse_until(r->until, r->untillen);
+		}
+	}
+}
+
+static void fmt_time(int64_t t, char *out, size_t outlen)
+{
+	/* Years 1..9999 only: gmtime_r fails beyond what struct tm holds. */
+	if (t >= -62135596800LL && t <= 253402300799LL)
+		util_time_fmt((time_t)t, out, outlen);
+	else
+		snprintf(out, outlen, "beyond year 9999");
+}
+
+/* Spec §2 step 5 a-c, in that order; the first failure goes to r->why. */
+static void check_record(struct ctx *c, struct rec *r)
+{
+	const struct persist_input *in = c->in;
+	bool ok = false;
+	if (in->account_deactivated) {
+		sb_puts(&r->why, "the account ");
+		sb_escs(&r->why, in->account_url);
+		sb_puts(&r->why, " is deactivated and never matches");
+		return;
+	}
+	if (in->draft == PERSIST_DRAFT_01) {
+		/* Spec §3 "01": RFC 3986 simple string comparison, no case folding. */
+		const char *u = in->account_url ? in->account_url : "";
+		ok = r->acctlen == strlen(u) && memcmp(r->acct, u, r->acctlen) == 0;
+		if (!ok) {
+			sb_puts(&r->why, "accounturi mismatch: record has ");
+			sb_esc(&r->why, r->acct, r->acctlen);
+			sb_puts(&r->why, ", expected ");
+			sb_escs(&r->why, u);
+		}
+	} else {
+		/* Spec §3 "02": every key of the account (current first), d = FQDN or "*". */
+		for (size_t i = 0; i < c->nhashes && !ok; i++)
+			ok = c->hashes[i] && r->acctlen == strlen(c->hashes[i]) &&
+			     memcmp(r->acct, c->hashes[i], r->acctlen) == 0;
+		if (!ok) {
+			sb_puts(&r->why, "accounturi mismatch: record has ");
+			sb_esc(&r->why, r->acct, r->acctlen);
+			if (c->nhashes >= 2 && c->hashes[0] && c->hashes[1]) {
+				sb_puts(&r->why, ", expected ");
+				sb_escs(&r->why, c->hashes[0]);
+				sb_puts(&r->why, " (d=");
+				sb_escs(&r->why, c->d);
+				sb_puts(&r->why, ") or ");
+				sb_escs(&r->why, c->hashes[1]);
+				sb_puts(&r->why, " (d=*) for account ");
+				sb_escs(&r->why, in->account_url);
+				sb_puts(&r->why, " and its current key thumbprint ");
+				sb_escs(&r->why, in->thumbprints[0]);
+				if (in->nthumbprints > 1)
+					sb_printf(&r->why, ", or the same for one of its %zu earlier keys",
+					          in->nthumbprints - 1);
+			} else {
+				sb_puts(&r->why, ", but the account has no key thumbprint to hash");
+			}
+		}
+	}
+	if (!ok)
+		return;
+	if (c->wildcard || in->at_ancestor) {
+		bool pw = r->policy && tag_is(r->policy, r->policylen, "wildcard");
+		if (!pw) {
+			if (c->wildcard) {
+				sb_puts(&r->why, "policy=wildcard required for *.");
+				sb_escs(&r->why, c->fqdn);
+			} else {
+				sb_puts(&r->why, "policy=wildcard required for a record at an ancestor (");
+				sb_escs(&r->why, c->name);
+				sb_puts(&r->why, ") to authorize ");
+				sb_escs(&r->why, c->fqdn);
+			}
+			if (r->policy) {
+				sb_puts(&r->why, " (record has policy=");
+				sb_esc(&r->why, r->policy, r->policylen);
+				sb_puts(&r->why, ")");
+			}
+			return;
+		}
+	}
+	if (r->until && in->time >= 0 && (uint64_t)in->time > r->until_v) {
+		/* T <= persistUntil passes; here persistUntil < T <= INT64_MAX. */
+		char a[40], b[40];
+		fmt_time((int64_t)r->until_v, a, sizeof a);
+		fmt_time(in->time, b, sizeof b);
+		sb_printf(&r->why, "persistUntil %llu (%s) is before validation time %lld (%s)",
+		          (unsigned long long)r->until_v, a, (long long)in->time, b);
+		return;
+	}
+	r->passed = true;
+}
+
+static void ctx_init(struct ctx *c, const struct persist_input *in)
+{
+	memset(c, 0, sizeof *c);
+	c->in = in;
+	const char *id = in->identifier ? in->identifier : "";
+	c->wildcard = util_has_prefix(id, "*.");
+	c->fqdn = c->wildcard ? id + 2 : id;
+	c->name = in->record_name ? xstrdup(in->record_name) : xasprintf(PERSIST_PREFIX "%s", c->fqdn);
+	if (in->draft != PERSIST_DRAFT_02)
+		return;
+	/* d: where the record was published, lowercase, no trailing dot (spec §3, §5 subdomains). */
+	const char *where = c->name;
+	if (strlen(where) >= strlen(PERSIST_PREFIX) &&
+	    strncasecmp(where, PERSIST_PREFIX, strlen(PERSIST_PREFIX)) == 0)
+		where += strlen(PERSIST_PREFIX);
+	c->d = util_lower(xstrdup(where));
+	size_t dl = strlen(c->d);
+	if (dl > 0 && c->d[dl - 1] == '.')
+		c->d[dl - 1] = '\0';
+	if (in->account_deactivated || !in->thumbprints)
+		return;
+	c->nhashes = 2 * in->nthumbprints;
+	c->hashes = xcalloc(c->nhashes, sizeof *c->hashes);
+	const char *pre = in->hash_prefix ? in->hash_prefix : "";
+	for (size_t i = 0; i < in->nthumbprints; i++) {
+		c->hashes[2 * i] = persist_hash_uri(pre, c->d, in->thumbprints[i], in->account_url);
+		c->hashes[2 * i + 1] = persist_hash_uri(pre, "*", in->thumbprints[i], in->account_url);
+	}
+}
+
+static void ctx_free(struct ctx *c)
+{
+	for (size_t i = 0; i < c->nhashes; i++)
+		free(c->hashes[i]);
+	free(c->hashes);
+	free(c->d);
+	free(c->name);
+}
+
+/* Which passing record validates: the one that lasts longest (no persistUntil beats any), the
+ * first of equals; so the answer does not depend on the order the resolver returned. */
+static bool lasts_longer(const struct rec *a, const struct rec *b)
+{
+	uint64_t va = a->until ? a->until_v : UINT64_MAX;
+	uint64_t vb = b->until ? b->until_v : UINT64_MAX;
+	if (va != vb)
+		return va > vb;
+	return !a->until && b->until;
+}
+
+static void describe_unmatched(struct ctx *c, struct rec *recs, size_t nrrs, struct sbuf *d)
+{
+	sb_puts(d, "no TXT record at ");
+	sb_escs(d, c->name);
+	sb_puts(d, " names this CA's issuer: found issuer names ");
+	for (size_t i = 0; i < nrrs; i++) {
+		struct rec *r = &recs[i];
+		if (i)
+			sb_puts(d, ", ");
+		if (r->isslen == 0) {
+			sb_puts(d, "(empty)");
+		} else {
+			sb_quote(d, r->iss, r->isslen);
+			if (!r->issuer)
+				sb_puts(d, " (not a valid domain name)");
+			else if (r->isslen != strlen(r->issuer) || memcmp(r->iss, r->issuer, r->isslen) != 0)
+				sb_printf(d, " (%s)", r->issuer);
+		}
+	}
+	sb_puts(d, "; this CA accepts ");
+	for (size_t i = 0; i < c->in->nissuers; i++) {
+		if (i)
+			sb_puts(d, ", ");
+		sb_escs(d, c->in->issuers[i]);
+	}
+	if (c->in->nissuers == 0)
+		sb_puts(d, "(no issuer names configured)");
+}
+
+int persist_check(const struct persist_rr *rrs, size_t nrrs, const struct persist_input *in,
+                  struct persist_result *out)
+{
+	memset(out, 0, sizeof *out);
+	out->status = PERSIST_INVALID;
+	out->matched_rr = -1;
+	struct ctx c;
+	ctx_init(&c, in);
+	struct sbuf d = {0};
+	struct rec *recs = nrrs ? xcalloc(nrrs, sizeof *recs) : NULL;
+	bool any_syntax = false;
+	struct rec *best = NULL;
+
+	if (nrrs == 0) {
+		out->type = "unauthorized";
+		sb_puts(&d, "no TXT record at ");
+		sb_escs(&d, c.name);
+		goto out;
+	}
+	for (size_t i = 0; i < nrrs; i++) {
+		struct rec *r = &recs[i];
+		struct sbuf j = {0};
+		sb_putn(&j, "", 0);
+		for (size_t s = 0; s < rrs[i].nstrs; s++)
+			if (rrs[i].strs[s].len)
+				sb_putn(&j, (const char *)rrs[i].strs[s].data, rrs[i].strs[s].len);
+		r->text = (unsigned char *)j.p;
+		r->len = j.len;
+		const unsigned char *semi = memchr(r->text, ';', r->len);
+		r->iss = r->text;
+		r->isslen = semi ? (size_t)(semi - r->text) : r->len;
+		trim_wsp(&r->iss, &r->isslen);
+		r->issuer = persist_normalize_issuer((const char *)r->iss, r->isslen, in->strict);
+		for (size_t k = 0; r->issuer && k < in->nissuers && !r->matching; k++)
+			r->matching = in->issuers[k] && strcmp(r->issuer, in->issuers[k]) == 0;
+		if (!r->matching)
+			continue;
+		out->nmatching++;
+		size_t rest = semi ? (size_t)(semi - r->text) + 1 : r->len;
+		parse_params(&c, r, r->text + rest, r->len - rest);
+		if (r->syntax.len) {
+			any_syntax = true;
+			continue;
+		}
+		check_record(&c, r);
+		if (r->passed && (!best || lasts_longer(r, best)))
+			best = r;
+	}
+
+	if (out->nmatching == 0) {
+		out->type = "unauthorized";
+		describe_unmatched(&c, recs, nrrs, &d);
+		goto out;
+	}
+	if (best) {
+		out->status = PERSIST_VALID;
+		out->type = NULL;
+		out->matched_rr = (int)(best - recs);
+		out->has_persist_until = best->until != NULL;
+		out->persist_until = best->until ? best->until_v : 0;
+		sb_printf(&d, "TXT record %d at ", out->matched_rr + 1);
+		sb_escs(&d, c.name);
+		sb_puts(&d, " ");
+		sb_quote(&d, best->text, best->len);
+		sb_puts(&d, " authorizes account ");
+		sb_escs(&d, in->account_url);
+		sb_puts(&d, " for ");
+		sb_escs(&d, in->identifier);
+		goto out;
+	}
+	out->type = any_syntax ? "malformed" : "unauthorized";
+	sb_puts(&d, "no TXT record at ");
+	sb_escs(&d, c.name);
+	sb_printf(&d, " authorizes account ");
+	sb_escs(&d, in->account_url);
+	sb_puts(&d, " for ");
+	sb_escs(&d, in->identifier);
+	sb_printf(&d, " (%zu of %zu TXT record%s name%s this CA's issuer):", out->nmatching, nrrs,
+	          nrrs == 1 ? "" : "s", out->nmatching == 1 ? "s" : "");
+	bool first = true;
+	for (size_t i = 0; i < nrrs; i++) {
+		struct rec *r = &recs[i];
+		if (!r->matching)
+			continue;
+		sb_printf(&d, "%s record %zu ", first ? "" : ";", i + 1);
+		first = false;
+		sb_quote(&d, r->text, r->len);
+		if (r->syntax.len) {
+			sb_puts(&d, " is malformed: ");
+			sb_puts(&d, r->syntax.p);
+		} else {
+			sb_puts(&d, " does not match: ");
+			sb_puts(&d, r->why.p ? r->why.p : "");
+		}
+	}
+	/* The others too, briefly: a record split across RRs shows up here as its second half. */
+	first = true;
+	for (size_t i = 0; i < nrrs; i++) {
+		if (recs[i].matching)
+			continue;
+		sb_printf(&d, "%s record %zu ", first ? "; ignored for another issuer name:" : ",", i + 1);
+		first = false;
+		sb_quote(&d, recs[i].text, recs[i].len);
+	}
+out:
+	for (size_t i = 0; i < nrrs; i++) {
+		free(recs[i].text);
+		free(recs[i].issuer);
+		free(recs[i].syntax.p);
+		free(recs[i].why.p);
+	}
+	free(recs);
+	ctx_free(&c);
+	out->detail = d.p ? d.p : xstrdup("");
+	return 0;
+}

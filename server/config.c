@@ -1,0 +1,469 @@
+/* config: every default in one function, the JSON file, the environment knobs, validation. */
+#include "server/config.h"
+#include "common/util.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *const default_challenges[] = {"http-01", "dns-01", "tls-alpn-01", "dns-persist-01"};
+
+void config_defaults(struct config *c)
+{
+	memset(c, 0, sizeof *c);
+	snprintf(c->listen_address, sizeof c->listen_address, "127.0.0.1:14000");
+	snprintf(c->management_address, sizeof c->management_address, "127.0.0.1:15000");
+	c->http_port = 5002;
+	c->tls_port = 5001;
+	c->retry_after_authz = 3;
+	c->retry_after_order = 5;
+	snprintf(c->profiles[0].name, sizeof c->profiles[0].name, "default");
+	snprintf(c->profiles[0].description, sizeof c->profiles[0].description,
+	         "The profile you know and love");
+	c->profiles[0].validity_seconds = 90L * 86400;
+	c->nprofiles = 1;
+	c->ca.key_type = CA_KEY_ECDSA_P256;
+	c->ca.chain_length = 1;
+	c->ca.alternate_roots = 0;
+	c->ca.validity_days = 90;
+	for (size_t i = 0; i < 4; i++)
+		c->challenges[c->nchallenges++] = xstrdup(default_challenges[i]);
+	c->persist_draft = PERSIST_DRAFT_01;
+	c->issuer_names[c->nissuer_names++] = xstrdup("cobble.test");
+	c->persist_reuse = true;
+	c->persist_reuse_days = 10;
+	snprintf(c->dnssec, sizeof c->dnssec, "off");
+	c->dns_timeout_ms = 5000;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	c->va_workers = ncpu > 0 ? (int)(ncpu * 4) : 8;
+	c->va_queue = 4096;
+	c->va_sleep_max = 4;          /* Pebble: a random pause before each validation */
+	c->nonce_reject_percent = 5;  /* Pebble: some valid nonces are refused, clients must retry */
+	c->authz_reuse_percent = 50;  /* Pebble: half the valid authorizations are reused */
+	snprintf(c->log_level, sizeof c->log_level, "info");
+	snprintf(c->log_format, sizeof c->log_format, "text");
+}
+
+static void free_list(char **list, size_t *n)
+{
+	for (size_t i = 0; i < *n; i++)
+		free(list[i]);
+	*n = 0;
+}
+
+void config_clear(struct config *c)
+{
+	free_list(c->domain_blocklist, &c->ndomain_blocklist);
+	free_list(c->challenges, &c->nchallenges);
+	free_list(c->issuer_names, &c->nissuer_names);
+	free_list(c->resolvers, &c->nresolvers);
+}
+
+bool config_challenge_enabled(const struct config *c, const char *type)
+{
+	for (size_t i = 0; i < c->nchallenges; i++)
+		if (strcmp(c->challenges[i], type) == 0)
+			return true;
+	return false;
+}
+
+/* ---- JSON loading ---- */
+
+enum kind { K_STR, K_INT, K_BOOL, K_LIST };
+
+struct key {
+	const char *name;
+	enum kind kind;
+	size_t off;   /* offset in struct config */
+	size_t size;  /* K_STR: buffer size; K_LIST: capacity; */
+	size_t noff;  /* K_LIST: offset of the count */
+};
+
+#define STR(n, f) {n, K_STR, offsetof(struct config, f), sizeof(((struct config *)0)->f), 0}
+#define INT(n, f) {n, K_INT, offsetof(struct config, f), 0, 0}
+#define BOOL(n, f) {n, K_BOOL, offsetof(struct config, f), 0, 0}
+#define LIST(n, f, cnt) \
+	{n, K_LIST, offsetof(struct config, f), sizeof(((struct config *)0)->f) / sizeof(char *), \
+	 offsetof(struct config, cnt)}
+
+static const struct key top_keys[] = {
+    STR("listenAddress", listen_address),
+    STR("managementListenAddress", management_address),
+    STR("certificate", certificate),
+    STR("privateKey", private_key),
+    STR("baseURL", base_url),
+    STR("caBundleOut", ca_bundle_out),
+    INT("httpPort", http_port),
+    INT("tlsPort", tls_port),
+    STR("ocspResponderURL", ocsp_responder_url),
+    BOOL("externalAccountBindingRequired", eab_required),
+    LIST("domainBlocklist", domain_blocklist, ndomain_blocklist),
+    STR("termsOfService", terms_of_service),
+    LIST("challenges", challenges, nchallenges),
+    INT("certificateValidityDays", ca.validity_days),
+    INT("chainLength", ca.chain_length),
+    INT("alternateRoots", ca.alternate_roots),
+    INT("vaWorkers", va_workers),
+    STR("logLevel", log_level),
+    STR("logFormat", log_format),
+    BOOL("strict", strict),
+};
+
+static const struct key persist_keys[] = {
+    LIST("issuerDomainNames", issuer_names, nissuer_names),
+    BOOL("jit", persist_jit),
+    BOOL("subdomains", persist_subdomains),
+    BOOL("strict", persist_strict),
+    BOOL("reuse", persist_reuse),
+    INT("reuseMaxDays", persist_reuse_days),
+    STR("accountHashPrefix", account_hash_prefix),
+};
+
+static const struct key dns_keys[] = {
+    LIST("resolvers", resolvers, nresolvers),
+    STR("dnssec", dnssec),
+    STR("trustAnchor", trust_anchor),
+    INT("timeoutMs", dns_timeout_ms),
+};
+
+static int set_key(struct config *c, const struct key *k, const char *where, json_t *v, char *err,
+                   size_t errlen)
+{
+	char *base = (char *)c;
+	switch (k->kind) {
+	case K_STR:
+		if (!json_is_string(v) || json_string_length(v) >= k->size)
+			goto bad;
+		snprintf(base + k->off, k->size, "%s", json_string_value(v));
+		return 0;
+	case K_INT:
+		if (!json_is_integer(v) || json_integer_value(v) < -1000000000 ||
+		    json_integer_value(v) > 1000000000)
+			goto bad;
+		*(int *)(base + k->off) = (int)json_integer_value(v);
+		return 0;
+	case K_BOOL:
+		if (!json_is_boolean(v))
+			goto bad;
+		*(bool *)(base + k->off) = json_is_true(v);
+		return 0;
+	case K_LIST: {
+		char **list = (char **)(base + k->off);
+		size_t *n = (size_t *)(base + k->noff);
+		if (!json_is_array(v) || json_array_size(v) > k->size)
+			goto bad;
+		for (size_t i = 0; i < json_array_size(v); i++)
+			if (!json_is_string(json_array_get(v, i)))
+				goto bad;
+		free_list(list, n);
+		for (size_t i = 0; i < json_array_size(v); i++)
+			list[(*n)++] = xstrdup(json_string_value(json_array_get(v, i)));
+		return 0;
+	}
+	}
+bad:
+	snprintf(err, errlen, "%s%s: expected %s", where, k->name,
+	         k->kind == K_STR    ? "a string"
+	         : k->kind == K_INT  ? "an integer"
+	         : k->kind == K_BOOL ? "true or false"
+	                             : "an array of strings (at most the documented number)");
+	(void)errlen;
+	return -1;
+}
+
+static int load_section(struct config *c, json_t *obj, const struct key *keys, size_t nkeys,
+                        const char *where, char *err, size_t errlen)
+{
+	const char *name;
+	json_t *v;
+	json_object_foreach(obj, name, v) {
+		size_t i;
+		for (i = 0; i < nkeys; i++)
+			if (strcmp(keys[i].name, name) == 0)
+				break;
+		if (i < nkeys) {
+			if (set_key(c, &keys[i], where, v, err, errlen) < 0)
+				return -1;
+			continue;
+		}
+		if (keys == top_keys && strcmp(name, "retryAfter") == 0) {
+			json_t *a = json_object_get(v, "authz"), *o = json_object_get(v, "order");
+			if (!json_is_object(v) || (a && !json_is_integer(a)) || (o && !json_is_integer(o)) ||
+			    json_object_size(v) != (size_t)(!!a + !!o)) {
+				snprintf(err, errlen, "%sretryAfter: expected {\"authz\": seconds, \"order\": seconds}",
+				         where);
+				return -1;
+			}
+			if (a)
+				c->retry_after_authz = (int)json_integer_value(a);
+			if (o)
+				c->retry_after_order = (int)json_integer_value(o);
+			continue;
+		}
+		if (keys == top_keys && strcmp(name, "keyAlgorithm") == 0) {
+			const char *s = json_string_value(v);
+			if (s && strcmp(s, "ecdsa") == 0)
+				c->ca.key_type = CA_KEY_ECDSA_P256;
+			else if (s && strcmp(s, "rsa") == 0)
+				c->ca.key_type = CA_KEY_RSA2048;
+			else {
+				snprintf(err, errlen, "%skeyAlgorithm: expected \"ecdsa\" or \"rsa\"", where);
+				return -1;
+			}
+			continue;
+		}
+		if (keys == top_keys && strcmp(name, "profiles") == 0) {
+			if (!json_is_object(v) || json_object_size(v) == 0 ||
+			    json_object_size(v) > CONFIG_MAX_LIST) {
+				snprintf(err, errlen, "%sprofiles: expected an object of 1 to %d profiles", where,
+				         CONFIG_MAX_LIST);
+				return -1;
+			}
+			c->nprofiles = 0;
+			const char *pname;
+			json_t *pv;
+			json_object_foreach(v, pname, pv) {
+				struct profile *p = &c->profiles[c->nprofiles++];
+				json_t *d = json_object_get(pv, "description");
+				json_t *vp = json_object_get(pv, "validityPeriod");
+				if (!json_is_object(pv) || strlen(pname) >= sizeof p->name ||
+				    (d && !json_is_string(d)) || (vp && !json_is_integer(vp))) {
+					snprintf(err, errlen,
+					         "%sprofiles.%s: expected {\"description\": text, \"validityPeriod\": "
+					         "seconds}",
+					         where, pname);
+					return -1;
+				}
+				snprintf(p->name, sizeof p->name, "%s", pname);
+				snprintf(p->description, sizeof p->description, "%s", d ? json_string_value(d) : "");
+				p->validity_seconds = vp ? (long)json_integer_value(vp) : 90L * 86400;
+			}
+			continue;
+		}
+		if (keys == top_keys && strcmp(name, "dnsPersist") == 0 && json_is_object(v)) {
+			if (load_section(c, v, persist_keys, sizeof persist_keys / sizeof persist_keys[0],
+			                 "dnsPersist.", err, errlen) < 0)
+				return -1;
+			json_t *d = json_object_get(v, "draft");
+			if (d) {
+				const char *s = json_string_value(d);
+				if (s && strcmp(s, "01") == 0)
+					c->persist_draft = PERSIST_DRAFT_01;
+				else if (s && strcmp(s, "02") == 0)
+					c->persist_draft = PERSIST_DRAFT_02;
+				else {
+					snprintf(err, errlen, "dnsPersist.draft: expected \"01\" or \"02\"");
+					return -1;
+				}
+			}
+			continue;
+		}
+		if (keys == persist_keys && strcmp(name, "draft") == 0)
+			continue; /* handled by the caller */
+		if (keys == top_keys && strcmp(name, "dns") == 0 && json_is_object(v)) {
+			if (load_section(c, v, dns_keys, sizeof dns_keys / sizeof dns_keys[0], "dns.", err,
+			                 errlen) < 0)
+				return -1;
+			continue;
+		}
+		/* Pebble keys cobble accepts and has no use for yet */
+		if (keys == top_keys && strcmp(name, "externalAccountMACKeys") == 0)
+			continue;
+		snprintf(err, errlen, "unknown key \"%s%s\"", where, name);
+		return -1;
+	}
+	return 0;
+}
+
+int config_load(struct config *c, const char *path, char *err, size_t errlen)
+{
+	json_error_t jerr;
+	char inner[512] = "";
+	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root) {
+		snprintf(err, errlen, "%s:%d:%d: %s", path, jerr.line, jerr.column, jerr.text);
+		return -1;
+	}
+	json_t *obj = root;
+	if (!json_is_object(root)) {
+		snprintf(err, errlen, "%s: the configuration must be a JSON object", path);
+		json_decref(root);
+		return -1;
+	}
+	/* Pebble's files wrap everything in {"pebble": {...}}; cobble's may use {"cobble": {...}}. */
+	json_t *wrapped = json_object_get(root, "cobble");
+	if (!wrapped)
+		wrapped = json_object_get(root, "pebble");
+	if (wrapped && json_is_object(wrapped) && json_object_size(root) == 1)
+		obj = wrapped;
+	int rc = load_section(c, obj, top_keys, sizeof top_keys / sizeof top_keys[0], "", inner,
+	                      sizeof inner);
+	if (rc < 0)
+		snprintf(err, errlen, "%s: %s", path, inner);
+	json_decref(root);
+	return rc;
+}
+
+/* ---- environment ---- */
+
+/* COBBLE_<name>, else PEBBLE_<name>, else NULL. */
+static const char *env2(const char *name)
+{
+	char buf[64];
+	snprintf(buf, sizeof buf, "COBBLE_%s", name);
+	const char *v = getenv(buf);
+	if (v && *v)
+		return v;
+	snprintf(buf, sizeof buf, "PEBBLE_%s", name);
+	v = getenv(buf);
+	return v && *v ? v : NULL;
+}
+
+static int env_int(const char *name, int lo, int hi, int *out, char *err, size_t errlen)
+{
+	const char *v = env2(name);
+	if (!v)
+		return 0;
+	char *end;
+	errno = 0;
+	long n = strtol(v, &end, 10);
+	if (errno || *end || n < lo || n > hi) {
+		snprintf(err, errlen, "COBBLE_%s (or PEBBLE_%s) = \"%s\": expected a whole number from %d to %d",
+		         name, name, v, lo, hi);
+		return -1;
+	}
+	*out = (int)n;
+	return 0;
+}
+
+static int env_bool(const char *name, bool *out, char *err, size_t errlen)
+{
+	const char *v = env2(name);
+	if (!v)
+		return 0;
+	if (strcmp(v, "1") == 0 || strcmp(v, "true") == 0)
+		*out = true;
+	else if (strcmp(v, "0") == 0 || strcmp(v, "false") == 0)
+		*out = false;
+	else {
+		snprintf(err, errlen, "COBBLE_%s (or PEBBLE_%s) = \"%s\": expected 1/0 or true/false", name,
+		         name, v);
+		return -1;
+	}
+	return 0;
+}
+
+int config_env(struct config *c, char *err, size_t errlen)
+{
+	bool nosleep = false;
+	if (env_bool("VA_ALWAYS_VALID", &c->va_always_valid, err, errlen) < 0 ||
+	    env_bool("VA_NOSLEEP", &nosleep, err, errlen) < 0 ||
+	    env_int("VA_SLEEPTIME", 0, 60, &c->va_sleep_max, err, errlen) < 0 ||
+	    env_int("WFE_NONCEREJECT", 0, 100, &c->nonce_reject_percent, err, errlen) < 0 ||
+	    env_int("AUTHZREUSE", 0, 100, &c->authz_reuse_percent, err, errlen) < 0 ||
+	    env_int("CHAIN_LENGTH", 1, 10, &c->ca.chain_length, err, errlen) < 0 ||
+	    env_int("ALTERNATE_ROOTS", 0, 10, &c->ca.alternate_roots, err, errlen) < 0)
+		return -1;
+	if (nosleep)
+		c->va_sleep_max = 0;
+	return 0;
+}
+
+/* ---- validation ---- */
+
+static bool valid_hostport(const char *s)
+{
+	const char *colon = strrchr(s, ':');
+	if (!colon || colon == s)
+		return false;
+	char *end;
+	long port = strtol(colon + 1, &end, 10);
+	return *end == '\0' && colon[1] != '\0' && port >= 0 && port <= 65535;
+}
+
+static bool canonical_issuer(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 253 || s[0] == '.' || s[n - 1] == '.' || s[0] == '-')
+		return false;
+	for (const char *p = s; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' || *p == '.'))
+			return false;
+	return strstr(s, "..") == NULL;
+}
+
+int config_validate(const struct config *c, char *err, size_t errlen)
+{
+	static const char *const known[] = {"http-01", "dns-01", "tls-alpn-01", "dns-persist-01"};
+	if (!valid_hostport(c->listen_address))
+		return snprintf(err, errlen, "listenAddress \"%s\": expected HOST:PORT", c->listen_address), -1;
+	if (!valid_hostport(c->management_address))
+		return snprintf(err, errlen, "managementListenAddress \"%s\": expected HOST:PORT",
+		                c->management_address),
+		       -1;
+	if (!!c->certificate[0] != !!c->private_key[0])
+		return snprintf(err, errlen, "certificate and privateKey: give both or neither"), -1;
+	if (c->http_port < 1 || c->http_port > 65535 || c->tls_port < 1 || c->tls_port > 65535)
+		return snprintf(err, errlen, "httpPort/tlsPort: expected a port from 1 to 65535"), -1;
+	if (c->retry_after_authz < 0 || c->retry_after_order < 0)
+		return snprintf(err, errlen, "retryAfter: seconds must not be negative"), -1;
+	if (c->ca.validity_days < 1 || c->ca.validity_days > 3650)
+		return snprintf(err, errlen, "certificateValidityDays: expected 1 to 3650"), -1;
+	if (c->ca.chain_length < 1 || c->ca.chain_length > 10)
+		return snprintf(err, errlen, "chainLength: expected 1 to 10"), -1;
+	if (c->ca.alternate_roots < 0 || c->ca.alternate_roots > 10)
+		return snprintf(err, errlen, "alternateRoots: expected 0 to 10"), -1;
+	if (c->nchallenges == 0)
+		return snprintf(err, errlen, "challenges: enable at least one challenge type"), -1;
+	for (size_t i = 0; i < c->nchallenges; i++) {
+		bool ok = false;
+		for (size_t k = 0; k < 4; k++)
+			ok |= strcmp(c->challenges[i], known[k]) == 0;
+		if (!ok)
+			return snprintf(err, errlen,
+			                "challenges: unknown type \"%s\" (known: http-01, dns-01, tls-alpn-01, "
+			                "dns-persist-01)",
+			                c->challenges[i]),
+			       -1;
+	}
+	if (c->nissuer_names < 1 || c->nissuer_names > 10)
+		return snprintf(err, errlen, "dnsPersist.issuerDomainNames: expected 1 to 10 names"), -1;
+	for (size_t i = 0; i < c->nissuer_names; i++)
+		if (!canonical_issuer(c->issuer_names[i]))
+			return snprintf(err, errlen,
+			                "dnsPersist.issuerDomainNames: \"%s\" is not a lowercase A-label domain "
+			                "name without a trailing dot",
+			                c->issuer_names[i]),
+			       -1;
+	if (c->persist_reuse_days < 0 || c->persist_reuse_days > 10)
+		return snprintf(err, errlen,
+		                "dnsPersist.reuseMaxDays: expected 0 to 10 (the Baseline Requirements cap "
+		                "reuse at 10 days)"),
+		       -1;
+	for (size_t i = 0; i < c->nresolvers; i++)
+		if (!valid_hostport(c->resolvers[i]))
+			return snprintf(err, errlen, "dns.resolvers: \"%s\" is not HOST:PORT", c->resolvers[i]),
+			       -1;
+	if (strcmp(c->dnssec, "off") != 0 && strcmp(c->dnssec, "validate") != 0 &&
+	    strcmp(c->dnssec, "require") != 0)
+		return snprintf(err, errlen, "dns.dnssec: expected \"off\", \"validate\" or \"require\""), -1;
+	if (strcmp(c->dnssec, "off") != 0 && !c->trust_anchor[0])
+		return snprintf(err, errlen, "dns.trustAnchor: a trust anchor file is required when dns.dnssec "
+		                             "is not \"off\" (cobble never downloads one)"),
+		       -1;
+	if (c->dns_timeout_ms < 100 || c->dns_timeout_ms > 60000)
+		return snprintf(err, errlen, "dns.timeoutMs: expected 100 to 60000"), -1;
+	if (c->va_workers < 1 || c->va_workers > 256)
+		return snprintf(err, errlen, "vaWorkers: expected 1 to 256"), -1;
+	if (strcmp(c->log_format, "text") != 0 && strcmp(c->log_format, "json") != 0)
+		return snprintf(err, errlen, "logFormat: expected \"text\" or \"json\""), -1;
+	if (strcmp(c->log_level, "debug") && strcmp(c->log_level, "info") && strcmp(c->log_level, "warn") &&
+	    strcmp(c->log_level, "error"))
+		return snprintf(err, errlen, "logLevel: expected debug, info, warn or error"), -1;
+	if (c->base_url[0] && !util_has_prefix(c->base_url, "https://"))
+		return snprintf(err, errlen, "baseURL: must start with https://"), -1;
+	return 0;
+}

@@ -1,0 +1,81 @@
+/* config: every default in config_defaults(), the JSON file (Pebble's key names where Pebble has
+ * one), the COBBLE_/PEBBLE_ environment knobs, and validation with messages naming the key. */
+#ifndef COBBLE_CONFIG_H
+#define COBBLE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/persist.h"
+#include "server/ca.h"
+
+#define CONFIG_MAX_LIST 16
+
+struct profile {
+	char name[64];
+	char description[256];
+	long validity_seconds;
+};
+
+struct config {
+	/* listeners */
+	char listen_address[128];       /* "127.0.0.1:14000" */
+	char management_address[128];   /* "127.0.0.1:15000" */
+	char certificate[512];          /* TLS cert file; "" = made at start-up */
+	char private_key[512];
+	char ca_bundle_out[512];        /* where the made-up TLS root is written */
+	char base_url[256];             /* fixes every URL handed out; "" = from Host */
+	/* Pebble's keys */
+	int http_port, tls_port;
+	char ocsp_responder_url[256];
+	bool eab_required;
+	char *domain_blocklist[CONFIG_MAX_LIST];
+	size_t ndomain_blocklist;
+	int retry_after_authz, retry_after_order;
+	struct profile profiles[CONFIG_MAX_LIST];
+	size_t nprofiles;
+	char terms_of_service[256];
+	/* CA */
+	struct ca_options ca;
+	/* challenges offered */
+	char *challenges[8];
+	size_t nchallenges;
+	/* dns-persist-01 (spec §3-5) */
+	enum persist_draft persist_draft;
+	char *issuer_names[10];
+	size_t nissuer_names;
+	bool persist_jit, persist_subdomains, persist_strict, persist_reuse;
+	int persist_reuse_days;         /* <= 10 */
+	char account_hash_prefix[256];  /* -02; "" = <base>/acme/account-hash/ */
+	/* DNS */
+	char *resolvers[CONFIG_MAX_LIST];
+	size_t nresolvers;
+	char dnssec[16];                /* off, validate, require */
+	char trust_anchor[512];
+	int dns_timeout_ms;
+	/* VA and knobs (Pebble's environment variables) */
+	int va_workers, va_queue;
+	bool va_always_valid;
+	int va_sleep_max;               /* seconds of random sleep before a validation; 0 = none */
+	int nonce_reject_percent;
+	int authz_reuse_percent;
+	bool strict;
+	/* logging */
+	char log_level[16];
+	char log_format[16];            /* text or json */
+};
+
+/* Fill c with every default (the embedded default configuration). */
+void config_defaults(struct config *c);
+/* Read a JSON config file over the defaults. Accepts the keys at top level or inside a "cobble"
+ * or "pebble" object (so Pebble's files load). Unknown keys are errors. Returns 0, or -1 with a
+ * message naming the file and key in err. */
+int config_load(struct config *c, const char *path, char *err, size_t errlen);
+/* Apply COBBLE_* (and PEBBLE_*) environment variables. Returns 0 or -1 with err. */
+int config_env(struct config *c, char *err, size_t errlen);
+/* Check the whole configuration. Returns 0 or -1 with err naming the key. */
+int config_validate(const struct config *c, char *err, size_t errlen);
+void config_clear(struct config *c);
+bool config_challenge_enabled(const struct config *c, const char *type);
+
+#endif

@@ -1,0 +1,380 @@
+/* http: libmicrohttpd daemons, route table, per-request state and the one reply path. */
+#include "server/http.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "server/wfe.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#if MHD_VERSION < 0x00097002
+typedef int MHD_RESULT_T;
+#else
+typedef enum MHD_Result MHD_RESULT_T;
+#endif
+
+enum { M_GET = 1, M_HEAD = 2, M_POST = 4 };
+
+struct route {
+	const char *path;
+	bool prefix;    /* path is a prefix; the rest is the handler's argument */
+	int methods;
+	void (*handler)(struct req *r, const char *arg);
+};
+
+/* RFC 8555 §7.1: the directory and newNonce are plain GETs; everything else is POST
+ * (POST-as-GET for reads, §6.3). */
+static const struct route acme_routes[] = {
+    {PATH_DIRECTORY, false, M_GET | M_HEAD, wfe_directory},
+    {PATH_NEW_NONCE, false, M_GET | M_HEAD, wfe_new_nonce},
+    {PATH_NEW_ACCOUNT, false, M_POST, wfe_new_account},
+    {PATH_ACCOUNT, true, M_POST, wfe_account},
+    {PATH_KEY_CHANGE, false, M_POST, wfe_key_change},
+    {PATH_NEW_ORDER, false, M_POST, wfe_new_order},
+    {PATH_ORDER, true, M_POST, wfe_order},
+    {PATH_FINALIZE, true, M_POST, wfe_finalize},
+    {PATH_AUTHZ, true, M_POST, wfe_authz},
+    {PATH_CHALLENGE, true, M_POST, wfe_challenge},
+    {PATH_CERT, true, M_POST, wfe_cert},
+    {PATH_REVOKE, false, M_POST, wfe_revoke},
+};
+
+static struct MHD_Daemon *acme_daemon, *mgmt_daemon;
+static struct server *the_server;
+
+/* ---- the reply path ---- */
+
+static void set_reply(struct req *r, int status, const char *ctype, char *body, size_t len)
+{
+	if (r->replied) { /* a handler bug; keep the first answer */
+		log_msg(LOG_ERROR, r->reqid, "second reply for %s %s ignored", r->method, r->path);
+		free(body);
+		return;
+	}
+	r->replied = true;
+	r->status = status;
+	r->ctype = ctype;
+	r->resp = body;
+	r->resp_len = len;
+}
+
+void http_reply_raw(struct req *r, int status, const char *ctype, char *body, size_t len)
+{
+	set_reply(r, status, ctype, body, len);
+}
+
+void http_reply_json(struct req *r, int status, json_t *body)
+{
+	char *s = body ? json_dumps(body, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+	json_decref(body);
+	if (!s) {
+		struct problem p;
+		problem_set(&p, PROB_SERVER_INTERNAL, 500, "could not encode the response");
+		http_reply_problem(r, &p);
+		return;
+	}
+	set_reply(r, status, "application/json", s, strlen(s));
+}
+
+void http_reply_problem(struct req *r, const struct problem *p)
+{
+	json_t *o = problem_to_json(p);
+	char *s = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+	json_decref(o);
+	if (!s)
+		s = xstrdup("{\"type\":\"urn:ietf:params:acme:error:serverInternal\"}");
+	log_msg(p->status >= 500 ? LOG_ERROR : LOG_INFO, r->reqid, "problem %s (%d): %s", p->type,
+	        p->status, p->detail);
+	set_reply(r, p->status, "application/problem+json", s, strlen(s));
+}
+
+void http_add_header(struct req *r, const char *name, const char *fmt, ...)
+{
+	if (r->nhdr >= HTTP_MAX_HEADERS)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	char *v = NULL;
+	if (vasprintf(&v, fmt, ap) < 0)
+		v = NULL;
+	va_end(ap);
+	if (!v)
+		return;
+	r->hdr[r->nhdr].name = name;
+	r->hdr[r->nhdr].value = v;
+	r->nhdr++;
+}
+
+const char *http_header(struct req *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+/* ---- request handling ---- */
+
+static void set_base(struct req *r)
+{
+	const struct config *c = r->srv->cfg;
+	if (c->base_url[0] && !r->mgmt) {
+		snprintf(r->base, sizeof r->base, "%s", c->base_url);
+		size_t n = strlen(r->base);
+		if (n && r->base[n - 1] == '/')
+			r->base[n - 1] = '\0';
+		return;
+	}
+	const char *host = http_header(r, "Host");
+	/* Host is attacker-controlled text that ends up in URLs: keep it to host[:port] characters */
+	bool ok = host && *host && strlen(host) < 256;
+	for (const char *p = host; ok && *p; p++)
+		ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		     strchr(".-:[]_", *p);
+	snprintf(r->base, sizeof r->base, "https://%s", ok ? host : "localhost");
+}
+
+static void dispatch(struct req *r)
+{
+	struct problem p;
+	int m = strcmp(r->method, "GET") == 0    ? M_GET
+	        : strcmp(r->method, "HEAD") == 0 ? M_HEAD
+	        : strcmp(r->method, "POST") == 0 ? M_POST
+	                                         : 0;
+	if (r->too_big) {
+		problem_set(&p, PROB_MALFORMED, 413, "request body over %d bytes; ACME messages are small",
+		            HTTP_MAX_BODY);
+		http_reply_problem(r, &p);
+		return;
+	}
+	if (r->mgmt) {
+		if (m != M_GET && m != M_HEAD) {
+			problem_set(&p, PROB_MALFORMED, 405, "the management interface only answers GET");
+			http_add_header(r, "Allow", "GET, HEAD");
+			http_reply_problem(r, &p);
+			return;
+		}
+		mgmt_route(r, r->path);
+		return;
+	}
+	for (size_t i = 0; i < sizeof acme_routes / sizeof acme_routes[0]; i++) {
+		const struct route *rt = &acme_routes[i];
+		size_t n = strlen(rt->path);
+		bool match = rt->prefix ? strncmp(r->path, rt->path, n) == 0 && r->path[n] != '\0'
+		                        : strcmp(r->path, rt->path) == 0;
+		if (!match)
+			continue;
+		if (!(m & rt->methods)) {
+			if (rt->methods == M_POST) {
+				problem_set(&p, PROB_MALFORMED, 405,
+				            "%s %s: this resource is read with POST-as-GET (RFC 8555 §6.3), a "
+				            "JWS-signed POST with an empty payload",
+				            r->method, r->path);
+				http_add_header(r, "Allow", "POST");
+			} else {
+				problem_set(&p, PROB_MALFORMED, 405, "%s %s: use GET", r->method, r->path);
+				http_add_header(r, "Allow", "GET, HEAD");
+			}
+			http_reply_problem(r, &p);
+			return;
+		}
+		rt->handler(r, rt->prefix ? r->path + n : "");
+		return;
+	}
+	problem_set(&p, PROB_MALFORMED, 404, "no ACME resource at %s; the directory is at %s%s", r->path,
+	            r->base, PATH_DIRECTORY);
+	http_reply_problem(r, &p);
+}
+
+static MHD_RESULT_T send_reply(struct req *r)
+{
+	if (!r->replied) {
+		struct problem p;
+		problem_set(&p, PROB_SERVER_INTERNAL, 500, "no response was produced for %s %s", r->method,
+		            r->path);
+		http_reply_problem(r, &p);
+	}
+	struct MHD_Response *resp =
+	    MHD_create_response_from_buffer(r->resp_len, r->resp ? r->resp : (char *)"",
+	                                    r->resp ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+	if (!resp)
+		return MHD_NO;
+	r->resp = NULL;
+	if (r->ctype)
+		MHD_add_response_header(resp, "Content-Type", r->ctype);
+	if (!r->mgmt) {
+		/* RFC 8555 §6.5: every response carries a fresh nonce; §7.1: Link to the directory */
+		char nonce[NONCE_LEN + 1];
+		nonce_issue(r->srv->nonces, nonce);
+		MHD_add_response_header(resp, "Replay-Nonce", nonce);
+		char link[400];
+		snprintf(link, sizeof link, "<%s%s>;rel=\"index\"", r->base, PATH_DIRECTORY);
+		if (strcmp(r->path, PATH_DIRECTORY) != 0)
+			MHD_add_response_header(resp, "Link", link);
+	}
+	bool cache_set = false;
+	for (int i = 0; i < r->nhdr; i++) {
+		MHD_add_response_header(resp, r->hdr[i].name, r->hdr[i].value);
+		cache_set |= strcmp(r->hdr[i].name, "Cache-Control") == 0;
+	}
+	if (!cache_set)
+		MHD_add_response_header(resp, "Cache-Control", "public, max-age=0, no-cache");
+	MHD_RESULT_T rc = MHD_queue_response(r->conn, (unsigned)r->status, resp);
+	MHD_destroy_response(resp);
+	return rc;
+}
+
+static MHD_RESULT_T on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                               const char *method, const char *version, const char *upload_data,
+                               size_t *upload_data_size, void **con_cls)
+{
+	struct req *r = *con_cls;
+	if (!r) {
+		r = xcalloc(1, sizeof *r);
+		r->srv = the_server;
+		r->conn = conn;
+		r->mgmt = cls == (void *)&mgmt_daemon;
+		r->method = method;
+		const char *q = strchr(url, '?');
+		r->path = q ? xstrndup(url, (size_t)(q - url)) : xstrdup(url);
+		util_random_hex(r->reqid, 8);
+		r->started = util_now_mono();
+		set_base(r);
+		*con_cls = r;
+		return MHD_YES;
+	}
+	if (*upload_data_size > 0) {
+		if (!r->too_big) {
+			if (r->body_len + *upload_data_size > HTTP_MAX_BODY) {
+				r->too_big = true;
+				free(r->body);
+				r->body = NULL;
+				r->body_len = 0;
+			} else {
+				r->body = xrealloc(r->body, r->body_len + *upload_data_size + 1);
+				memcpy(r->body + r->body_len, upload_data, *upload_data_size);
+				r->body_len += *upload_data_size;
+				r->body[r->body_len] = '\0';
+			}
+		}
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	dispatch(r);
+	return send_reply(r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+	struct req *r = *con_cls;
+	if (!r)
+		return;
+	double ms = (util_now_mono() - r->started) * 1000.0;
+	log_msg(LOG_INFO, r->reqid, "%s %s %s%s%s -> %d %.1fms", r->mgmt ? "mgmt" : "acme", r->method,
+	        r->path, r->account[0] ? " account=" : "", r->account, r->status, ms);
+	free(r->path);
+	free(r->body);
+	free(r->resp);
+	for (int i = 0; i < r->nhdr; i++)
+		free(r->hdr[i].value);
+	free(r);
+	*con_cls = NULL;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char buf[512];
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	size_t n = strlen(buf);
+	while (n && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	log_msg(LOG_DEBUG, NULL, "microhttpd: %s", buf);
+}
+
+/* Resolve "HOST:PORT" ("[v6]:PORT" too) to a socket address; no DNS beyond /etc/hosts. */
+static int parse_listen(const char *hostport, struct sockaddr_storage *ss, char *err, size_t errlen)
+{
+	char host[256];
+	const char *colon = strrchr(hostport, ':');
+	if (!colon || (size_t)(colon - hostport) >= sizeof host) {
+		snprintf(err, errlen, "listen address \"%s\": expected HOST:PORT", hostport);
+		return -1;
+	}
+	memcpy(host, hostport, (size_t)(colon - hostport));
+	host[colon - hostport] = '\0';
+	if (host[0] == '[') {
+		size_t n = strlen(host);
+		if (n < 2 || host[n - 1] != ']') {
+			snprintf(err, errlen, "listen address \"%s\": unbalanced [", hostport);
+			return -1;
+		}
+		memmove(host, host + 1, n - 2);
+		host[n - 2] = '\0';
+	}
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV | AI_PASSIVE};
+	struct addrinfo *ai = NULL;
+	int rc = getaddrinfo(host[0] ? host : NULL, colon + 1, &hints, &ai);
+	if (rc != 0 || !ai) {
+		snprintf(err, errlen, "listen address \"%s\": %s", hostport, gai_strerror(rc));
+		return -1;
+	}
+	memset(ss, 0, sizeof *ss);
+	memcpy(ss, ai->ai_addr, ai->ai_addrlen);
+	freeaddrinfo(ai);
+	return 0;
+}
+
+static struct MHD_Daemon *start_one(const char *addr, void *tag, const char *cert, const char *key,
+                                    unsigned threads, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	if (parse_listen(addr, &ss, err, errlen) < 0)
+		return NULL;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TLS | MHD_USE_ERROR_LOG;
+	if (ss.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	/* a pool of one is no pool: MHD warns, so leave the option out */
+	struct MHD_Daemon *d = MHD_start_daemon(
+	    flags, 0, NULL, NULL, on_request, tag, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+	    threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_CONNECTION_MEMORY_INCREMENT,
+	    threads > 1 ? threads : (unsigned)1024, MHD_OPTION_HTTPS_MEM_CERT, cert,
+	    MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
+	if (!d)
+		snprintf(err, errlen,
+		         "cannot listen on %s (is the address in use, or the port privileged?)", addr);
+	return d;
+}
+
+int http_start(struct server *srv, const char *cert_pem, const char *key_pem, char *err, size_t errlen)
+{
+	the_server = srv;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned threads = ncpu > 0 ? (unsigned)ncpu : 2;
+	acme_daemon = start_one(srv->cfg->listen_address, &acme_daemon, cert_pem, key_pem, threads, err,
+	                        errlen);
+	if (!acme_daemon)
+		return -1;
+	mgmt_daemon = start_one(srv->cfg->management_address, &mgmt_daemon, cert_pem, key_pem, 1, err,
+	                        errlen);
+	if (!mgmt_daemon) {
+		http_stop();
+		return -1;
+	}
+	return 0;
+}
+
+void http_stop(void)
+{
+	if (acme_daemon)
+		MHD_stop_daemon(acme_daemon);
+	if (mgmt_daemon)
+		MHD_stop_daemon(mgmt_daemon);
+	acme_daemon = mgmt_daemon = NULL;
+}

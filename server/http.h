@@ -1,0 +1,60 @@
+/* http: the libmicrohttpd daemons (internal thread pool, epoll, TLS), the route table, request
+ * state, body limits and the one reply path (http_reply_*), which adds Replay-Nonce,
+ * Link rel="index", Cache-Control and Content-Type to every ACME response. */
+#ifndef COBBLE_HTTP_H
+#define COBBLE_HTTP_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "server/problem.h"
+#include "server/server.h"
+
+#define HTTP_MAX_BODY (64 * 1024) /* larger bodies get 413 */
+#define HTTP_MAX_HEADERS 8
+
+struct MHD_Connection;
+struct MHD_Daemon;
+
+struct req {
+	struct server *srv;
+	struct MHD_Connection *conn;
+	const char *method;     /* borrowed from MHD for the request's lifetime */
+	char *path;             /* without the query string */
+	char reqid[17];
+	bool mgmt;              /* on the management listener */
+	char base[300];         /* "https://host:port", from baseURL or the Host header */
+	char *body;
+	size_t body_len;
+	bool too_big;
+	double started;
+	char account[STORE_ID_LEN + 1]; /* for the log line, when known */
+	/* the response */
+	bool replied;
+	int status;
+	const char *ctype;
+	char *resp;
+	size_t resp_len;
+	struct {
+		const char *name;
+		char *value;
+	} hdr[HTTP_MAX_HEADERS];
+	int nhdr;
+};
+
+/* Start the ACME and management listeners on cfg's addresses with the given TLS identity.
+ * Returns 0, or -1 with a sentence in err (e.g. the address is in use). */
+int http_start(struct server *srv, const char *cert_pem, const char *key_pem, char *err, size_t errlen);
+void http_stop(void);
+
+/* The one reply path. Each takes ownership of what it is given. */
+void http_reply_json(struct req *r, int status, json_t *body);
+void http_reply_problem(struct req *r, const struct problem *p);
+void http_reply_raw(struct req *r, int status, const char *ctype, char *body, size_t len);
+void http_add_header(struct req *r, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* A request header, borrowed, or NULL. */
+const char *http_header(struct req *r, const char *name);
+
+#endif

@@ -1,0 +1,23 @@
+/* server: the wiring every request handler reaches through struct req. */
+#ifndef COBBLE_SERVER_H
+#define COBBLE_SERVER_H
+
+#include "server/ca.h"
+#include "server/config.h"
+#include "server/nonce.h"
+#include "server/store.h"
+
+struct va;
+struct workq;
+
+struct server {
+	struct config *cfg;
+	struct store *store;
+	struct ca *ca;
+	struct nonce_pool *nonces;
+	struct va *va;
+	struct workq *issuer;     /* finalize jobs: signing happens off the request threads */
+	char *tls_root_pem;       /* what a client must trust to reach the listeners */
+};
+
+#endif

@@ -1,0 +1,704 @@
+/* store: every ACME object, its state machine and lifetime, under one lock; callers get copies. */
+#include "server/store.h"
+#include "common/map.h"
+#include "common/util.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct acct_rec {
+	struct account a;
+	char (*orders)[STORE_ID_LEN + 1];
+	size_t norders, cap;
+};
+
+struct store {
+	pthread_mutex_t lock;
+	struct map *accounts;   /* id → struct acct_rec */
+	struct map *by_key;     /* thumbprint → account id (char *) */
+	struct map *authzs;     /* id → struct authz */
+	struct map *orders;     /* id → struct order */
+	struct map *certs;      /* id → struct cert */
+	struct map *by_serial;  /* serial → cert id (char *) */
+};
+
+static const char *const status_names[] = {
+    "pending", "ready", "processing", "valid", "invalid", "deactivated", "expired", "revoked",
+};
+
+const char *status_name(enum status s)
+{
+	return (unsigned)s < sizeof status_names / sizeof status_names[0] ? status_names[s] : "unknown";
+}
+
+/* ---- copies ---- */
+
+static void problem_copy(struct stored_problem *dst, const struct stored_problem *src)
+{
+	dst->type = src->type;
+	dst->status = src->status;
+	dst->detail = xstrdup(src->detail);
+}
+
+static void stored_problem_clear(struct stored_problem *sp)
+{
+	free(sp->detail);
+	memset(sp, 0, sizeof *sp);
+}
+
+void stored_problem_set(struct stored_problem *sp, const struct problem *p)
+{
+	stored_problem_clear(sp);
+	if (!p)
+		return;
+	sp->type = p->type;
+	sp->status = p->status;
+	sp->detail = xstrdup(p->detail);
+}
+
+static void account_copy(struct account *dst, const struct account *src)
+{
+	*dst = *src;
+	dst->jwk = xstrdup(src->jwk);
+	dst->contacts_json = xstrdup(src->contacts_json);
+}
+
+void account_clear(struct account *a)
+{
+	if (!a)
+		return;
+	free(a->jwk);
+	free(a->contacts_json);
+	memset(a, 0, sizeof *a);
+}
+
+static void authz_copy(struct authz *dst, const struct authz *src)
+{
+	*dst = *src;
+	for (size_t i = 0; i < src->nchal; i++) {
+		problem_copy(&dst->chal[i].error, &src->chal[i].error);
+		dst->chal[i].validation_record = xstrdup(src->chal[i].validation_record);
+	}
+}
+
+void authz_clear(struct authz *a)
+{
+	if (!a)
+		return;
+	for (size_t i = 0; i < a->nchal; i++) {
+		stored_problem_clear(&a->chal[i].error);
+		free(a->chal[i].validation_record);
+	}
+	memset(a, 0, sizeof *a);
+}
+
+static void order_copy(struct order *dst, const struct order *src)
+{
+	*dst = *src;
+	dst->idents = xcalloc(src->nidents, sizeof *dst->idents);
+	dst->authz_ids = xcalloc(src->nidents, sizeof *dst->authz_ids);
+	memcpy(dst->idents, src->idents, src->nidents * sizeof *dst->idents);
+	memcpy(dst->authz_ids, src->authz_ids, src->nidents * sizeof *dst->authz_ids);
+	problem_copy(&dst->error, &src->error);
+}
+
+void order_clear(struct order *o)
+{
+	if (!o)
+		return;
+	free(o->idents);
+	free(o->authz_ids);
+	stored_problem_clear(&o->error);
+	memset(o, 0, sizeof *o);
+}
+
+static void cert_copy(struct cert *dst, const struct cert *src)
+{
+	*dst = *src;
+	dst->chains = xcalloc(src->nchains, sizeof *dst->chains);
+	for (size_t i = 0; i < src->nchains; i++)
+		dst->chains[i] = xstrdup(src->chains[i]);
+}
+
+void cert_clear(struct cert *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->nchains; i++)
+		free(c->chains[i]);
+	free(c->chains);
+	memset(c, 0, sizeof *c);
+}
+
+static void free_acct_rec(void *v)
+{
+	struct acct_rec *r = v;
+	account_clear(&r->a);
+	free(r->orders);
+	free(r);
+}
+
+static void free_authz(void *v)
+{
+	authz_clear(v);
+	free(v);
+}
+
+static void free_order(void *v)
+{
+	order_clear(v);
+	free(v);
+}
+
+static void free_cert(void *v)
+{
+	cert_clear(v);
+	free(v);
+}
+
+struct store *store_new(void)
+{
+	struct store *s = xcalloc(1, sizeof *s);
+	pthread_mutex_init(&s->lock, NULL);
+	s->accounts = map_new(free_acct_rec);
+	s->by_key = map_new(free);
+	s->authzs = map_new(free_authz);
+	s->orders = map_new(free_order);
+	s->certs = map_new(free_cert);
+	s->by_serial = map_new(free);
+	return s;
+}
+
+void store_free(struct store *s)
+{
+	if (!s)
+		return;
+	map_free(s->accounts);
+	map_free(s->by_key);
+	map_free(s->authzs);
+	map_free(s->orders);
+	map_free(s->certs);
+	map_free(s->by_serial);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+/* A fresh id not used in map m (ids are random so URLs from an earlier run never point at a
+ * new object: a TXT record naming an old account URL must not match a new account). */
+static void new_id(const struct map *m, char out[STORE_ID_LEN + 1])
+{
+	do
+		util_random_hex(out, STORE_ID_LEN / 2);
+	while (map_get(m, out));
+}
+
+/* ---- accounts ---- */
+
+int store_account_add(struct store *s, const struct account *in, char out_id[STORE_ID_LEN + 1],
+                      char existing_id[STORE_ID_LEN + 1])
+{
+	int rc = 0;
+	pthread_mutex_lock(&s->lock);
+	const char *have = map_get(s->by_key, in->thumbprints[0]);
+	if (have) {
+		snprintf(existing_id, STORE_ID_LEN + 1, "%s", have);
+		rc = -1;
+		goto out;
+	}
+	struct acct_rec *r = xcalloc(1, sizeof *r);
+	account_copy(&r->a, in);
+	new_id(s->accounts, r->a.id);
+	r->a.status = ST_VALID;
+	r->a.nthumbprints = 1;
+	snprintf(out_id, STORE_ID_LEN + 1, "%s", r->a.id);
+	map_put(s->by_key, in->thumbprints[0], xstrdup(r->a.id));
+	map_put(s->accounts, r->a.id, r);
+out:
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+int store_account_get(struct store *s, const char *id, struct account *out)
+{
+	pthread_mutex_lock(&s->lock);
+	struct acct_rec *r = map_get(s->accounts, id);
+	if (r)
+		account_copy(out, &r->a);
+	pthread_mutex_unlock(&s->lock);
+	return r ? 0 : -1;
+}
+
+int store_account_by_thumbprint(struct store *s, const char *tp, struct account *out)
+{
+	pthread_mutex_lock(&s->lock);
+	const char *id = map_get(s->by_key, tp);
+	struct acct_rec *r = id ? map_get(s->accounts, id) : NULL;
+	if (r)
+		account_copy(out, &r->a);
+	pthread_mutex_unlock(&s->lock);
+	return r ? 0 : -1;
+}
+
+int store_account_update(struct store *s, const char *id, const char *contacts_json, bool deactivate)
+{
+	pthread_mutex_lock(&s->lock);
+	struct acct_rec *r = map_get(s->accounts, id);
+	if (r) {
+		if (contacts_json) {
+			free(r->a.contacts_json);
+			r->a.contacts_json = xstrdup(contacts_json);
+		}
+		if (deactivate)
+			r->a.status = ST_DEACTIVATED;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return r ? 0 : -1;
+}
+
+int store_account_rekey(struct store *s, const char *id, const char *old_tp, const char *new_jwk,
+                        const char *new_tp, char conflict_id[STORE_ID_LEN + 1])
+{
+	int rc = 0;
+	pthread_mutex_lock(&s->lock);
+	struct acct_rec *r = map_get(s->accounts, id);
+	const char *holder = map_get(s->by_key, new_tp);
+	if (!r || strcmp(r->a.thumbprints[0], old_tp) != 0) {
+		rc = -2;
+	} else if (holder) {
+		snprintf(conflict_id, STORE_ID_LEN + 1, "%s", holder);
+		rc = -1;
+	} else {
+		map_del(s->by_key, old_tp);
+		map_put(s->by_key, new_tp, xstrdup(id));
+		free(r->a.jwk);
+		r->a.jwk = xstrdup(new_jwk);
+		/* keep earlier thumbprints, newest first, for draft -02 hashed account URIs */
+		size_t n = r->a.nthumbprints < STORE_MAX_KEYS ? r->a.nthumbprints : STORE_MAX_KEYS - 1;
+		memmove(r->a.thumbprints[1], r->a.thumbprints[0], n * sizeof r->a.thumbprints[0]);
+		snprintf(r->a.thumbprints[0], sizeof r->a.thumbprints[0], "%s", new_tp);
+		r->a.nthumbprints = n + 1;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+size_t store_account_orders(struct store *s, const char *id, size_t offset, size_t max,
+                            char (*ids)[STORE_ID_LEN + 1], size_t *total)
+{
+	size_t n = 0;
+	*total = 0;
+	pthread_mutex_lock(&s->lock);
+	struct acct_rec *r = map_get(s->accounts, id);
+	if (r) {
+		*total = r->norders;
+		for (size_t i = offset; i < r->norders && n < max; i++)
+			memcpy(ids[n++], r->orders[r->norders - 1 - i], STORE_ID_LEN + 1);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return n;
+}
+
+/* ---- authorizations ---- */
+
+/* The status a reader sees: a pending or valid authz past its expiry is expired. */
+static enum status authz_effective(const struct authz *a, time_t now)
+{
+	if ((a->status == ST_PENDING || a->status == ST_VALID) && now >= a->expires)
+		return ST_EXPIRED;
+	return a->status;
+}
+
+void store_authz_add(struct store *s, struct authz *in)
+{
+	pthread_mutex_lock(&s->lock);
+	new_id(s->authzs, in->id);
+	for (size_t i = 0; i < in->nchal; i++)
+		util_random_hex(in->chal[i].id, STORE_ID_LEN / 2);
+	struct authz *a = xcalloc(1, sizeof *a);
+	authz_copy(a, in);
+	map_put(s->authzs, a->id, a);
+	pthread_mutex_unlock(&s->lock);
+}
+
+int store_authz_get(struct store *s, const char *id, struct authz *out)
+{
+	time_t now = time(NULL);
+	pthread_mutex_lock(&s->lock);
+	struct authz *a = map_get(s->authzs, id);
+	if (a) {
+		a->status = authz_effective(a, now);
+		authz_copy(out, a);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return a ? 0 : -1;
+}
+
+struct find_ctx {
+	const char *account_id;
+	const struct identifier *ident;
+	bool wildcard;
+	time_t now;
+	bool (*accept)(const struct authz *, time_t, void *);
+	void *ctx;
+	const struct authz *best;
+};
+
+static int find_valid_cb(const char *key, void *value, void *vctx)
+{
+	struct find_ctx *f = vctx;
+	const struct authz *a = value;
+	if (a->status != ST_VALID || authz_effective(a, f->now) != ST_VALID ||
+	    a->wildcard != f->wildcard || strcmp(a->account_id, f->account_id) != 0 ||
+	    strcmp(a->ident.type, f->ident->type) != 0 || strcmp(a->ident.value, f->ident->value) != 0)
+		return 0;
+	if (f->accept && !f->accept(a, f->now, f->ctx))
+		return 0;
+	/* prefer the most recently validated one */
+	if (!f->best || a->validated_at > f->best->validated_at)
+		f->best = a;
+	return 0;
+}
+
+int store_authz_find_valid(struct store *s, const char *account_id, const struct identifier *ident,
+                           bool wildcard, time_t now,
+                           bool (*accept)(const struct authz *a, time_t now, void *ctx), void *ctx,
+                           char out_id[STORE_ID_LEN + 1])
+{
+	struct find_ctx f = {account_id, ident, wildcard, now, accept, ctx, NULL};
+	pthread_mutex_lock(&s->lock);
+	map_each(s->authzs, find_valid_cb, &f);
+	if (f.best)
+		memcpy(out_id, f.best->id, STORE_ID_LEN + 1);
+	pthread_mutex_unlock(&s->lock);
+	return f.best ? 0 : -1;
+}
+
+int store_authz_deactivate(struct store *s, const char *id, struct problem *p)
+{
+	int rc = 0;
+	time_t now = time(NULL);
+	pthread_mutex_lock(&s->lock);
+	struct authz *a = map_get(s->authzs, id);
+	enum status st = a ? authz_effective(a, now) : ST_INVALID;
+	if (!a) {
+		rc = problem_set(p, PROB_MALFORMED, 404, "no authorization %s", id);
+	} else if (st != ST_PENDING && st != ST_VALID) {
+		rc = problem_set(p, PROB_MALFORMED, 400,
+		                 "authorization is %s; only a pending or valid authorization can be "
+		                 "deactivated (RFC 8555 §7.5.2)",
+		                 status_name(st));
+	} else {
+		a->status = ST_DEACTIVATED;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static struct challenge *find_chal(struct authz *a, const char *chal_id)
+{
+	for (size_t i = 0; i < a->nchal; i++)
+		if (strcmp(a->chal[i].id, chal_id) == 0)
+			return &a->chal[i];
+	return NULL;
+}
+
+int store_challenge_start(struct store *s, const char *authz_id, const char *chal_id, bool *started,
+                          struct problem *p)
+{
+	int rc = 0;
+	time_t now = time(NULL);
+	*started = false;
+	pthread_mutex_lock(&s->lock);
+	struct authz *a = map_get(s->authzs, authz_id);
+	struct challenge *c = a ? find_chal(a, chal_id) : NULL;
+	if (!c) {
+		rc = problem_set(p, PROB_MALFORMED, 404, "no challenge %s/%s", authz_id, chal_id);
+		goto out;
+	}
+	a->status = authz_effective(a, now);
+	if (c->status != ST_PENDING)
+		goto out; /* RFC 8555 §7.5.1: a repeated POST just returns the challenge */
+	if (a->status != ST_PENDING) {
+		rc = problem_set(p, PROB_MALFORMED, 400,
+		                 "the authorization for %s is %s; only challenges of a pending "
+		                 "authorization can be started",
+		                 a->ident.value, status_name(a->status));
+		goto out;
+	}
+	for (size_t i = 0; i < a->nchal; i++) {
+		if (a->chal[i].status == ST_PROCESSING) {
+			rc = problem_set(p, PROB_MALFORMED, 400,
+			                 "the %s challenge of this authorization is already being validated; "
+			                 "wait for its result",
+			                 a->chal[i].type);
+			goto out;
+		}
+	}
+	c->status = ST_PROCESSING;
+	*started = true;
+out:
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+void store_challenge_abort(struct store *s, const char *authz_id, const char *chal_id)
+{
+	pthread_mutex_lock(&s->lock);
+	struct authz *a = map_get(s->authzs, authz_id);
+	struct challenge *c = a ? find_chal(a, chal_id) : NULL;
+	if (c && c->status == ST_PROCESSING)
+		c->status = ST_PENDING;
+	pthread_mutex_unlock(&s->lock);
+}
+
+int store_challenge_finish(struct store *s, const char *authz_id, const char *chal_id,
+                           const struct validation_outcome *o)
+{
+	int rc = -1;
+	time_t now = time(NULL);
+	pthread_mutex_lock(&s->lock);
+	struct authz *a = map_get(s->authzs, authz_id);
+	struct challenge *c = a ? find_chal(a, chal_id) : NULL;
+	if (!c || c->status != ST_PROCESSING)
+		goto out;
+	free(c->validation_record);
+	c->validation_record = xstrdup(o->validation_record);
+	if (o->ok) {
+		c->status = ST_VALID;
+		c->validated = now;
+		if (a->status == ST_PENDING) {
+			a->status = ST_VALID;
+			snprintf(a->validated_by, sizeof a->validated_by, "%s", c->type);
+			a->validated_at = now;
+			a->record_ttl = o->record_ttl;
+			a->has_persist_until = o->has_persist_until;
+			a->persist_until = o->persist_until;
+			if (o->expires_cap && o->expires_cap < a->expires)
+				a->expires = o->expires_cap;
+		}
+	} else {
+		c->status = ST_INVALID;
+		stored_problem_set(&c->error, o->error);
+		if (a->status == ST_PENDING)
+			a->status = ST_INVALID; /* RFC 8555 §7.1.6 */
+	}
+	rc = 0;
+out:
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+/* ---- orders ---- */
+
+void store_order_add(struct store *s, struct order *in)
+{
+	pthread_mutex_lock(&s->lock);
+	new_id(s->orders, in->id);
+	struct order *o = xcalloc(1, sizeof *o);
+	order_copy(o, in);
+	map_put(s->orders, o->id, o);
+	struct acct_rec *r = map_get(s->accounts, in->account_id);
+	if (r) {
+		if (r->norders == r->cap) {
+			r->cap = r->cap ? 2 * r->cap : 8;
+			r->orders = xrealloc(r->orders, r->cap * sizeof *r->orders);
+		}
+		memcpy(r->orders[r->norders++], o->id, STORE_ID_LEN + 1);
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* RFC 8555 §7.1.6: a pending order becomes ready when every authorization is valid and invalid
+ * when one is not going to be; an unfinished order past its expiry is invalid. Lock held. */
+static void order_refresh(struct store *s, struct order *o, time_t now)
+{
+	if ((o->status == ST_PENDING || o->status == ST_READY) && now >= o->expires) {
+		o->status = ST_INVALID;
+		struct problem p;
+		problem_set(&p, PROB_MALFORMED, 403, "order expired before it was finalized");
+		stored_problem_set(&o->error, &p);
+		return;
+	}
+	if (o->status != ST_PENDING)
+		return;
+	bool all_valid = true;
+	for (size_t i = 0; i < o->nidents; i++) {
+		struct authz *a = map_get(s->authzs, o->authz_ids[i]);
+		enum status st = a ? authz_effective(a, now) : ST_INVALID;
+		if (st == ST_VALID)
+			continue;
+		all_valid = false;
+		if (st != ST_PENDING) {
+			o->status = ST_INVALID;
+			struct problem p;
+			problem_set(&p, PROB_UNAUTHORIZED, 403, "authorization for %s is %s",
+			            o->idents[i].value, status_name(st));
+			stored_problem_set(&o->error, &p);
+			return;
+		}
+	}
+	if (all_valid)
+		o->status = ST_READY;
+}
+
+int store_order_get(struct store *s, const char *id, struct order *out)
+{
+	time_t now = time(NULL);
+	pthread_mutex_lock(&s->lock);
+	struct order *o = map_get(s->orders, id);
+	if (o) {
+		order_refresh(s, o, now);
+		order_copy(out, o);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return o ? 0 : -1;
+}
+
+int store_order_begin_finalize(struct store *s, const char *id, struct problem *p)
+{
+	int rc = 0;
+	time_t now = time(NULL);
+	pthread_mutex_lock(&s->lock);
+	struct order *o = map_get(s->orders, id);
+	if (!o) {
+		rc = problem_set(p, PROB_MALFORMED, 404, "no order %s", id);
+		goto out;
+	}
+	order_refresh(s, o, now);
+	if (o->status == ST_READY) {
+		/* spec dns-persist-01 §4: an authz past its persistUntil cap cannot be used now */
+		for (size_t i = 0; i < o->nidents; i++) {
+			struct authz *a = map_get(s->authzs, o->authz_ids[i]);
+			if (!a || authz_effective(a, now) != ST_VALID) {
+				char when[32] = "";
+				if (a)
+					util_time_fmt(a->expires, when, sizeof when);
+				struct problem e;
+				problem_set(&e, PROB_UNAUTHORIZED, 403,
+				            "authorization for %s expired at %s; create a new order",
+				            o->idents[i].value, when);
+				o->status = ST_INVALID;
+				stored_problem_set(&o->error, &e);
+				rc = problem_set(p, PROB_ORDER_NOT_READY, 403, "%s", e.detail);
+				goto out;
+			}
+		}
+		o->status = ST_PROCESSING;
+	} else {
+		rc = problem_set(p, PROB_ORDER_NOT_READY, 403,
+		                 "order is %s, not ready: %s", status_name(o->status),
+		                 o->status == ST_PENDING
+		                     ? "complete a challenge of every authorization first"
+		                 : o->status == ST_INVALID ? "create a new order"
+		                                           : "it was finalized already");
+	}
+out:
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+int store_order_finish(struct store *s, const char *id, const char *cert_id, const struct problem *p)
+{
+	pthread_mutex_lock(&s->lock);
+	struct order *o = map_get(s->orders, id);
+	if (o && o->status == ST_PROCESSING) {
+		if (cert_id) {
+			o->status = ST_VALID;
+			snprintf(o->cert_id, sizeof o->cert_id, "%s", cert_id);
+		} else {
+			o->status = ST_INVALID;
+			stored_problem_set(&o->error, p);
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	return o ? 0 : -1;
+}
+
+/* ---- certificates ---- */
+
+void store_serial_norm(const char *in, char out[41])
+{
+	size_t n = 0;
+	for (; *in && n < 40; in++) {
+		char c = *in;
+		if (c >= 'A' && c <= 'F')
+			c = (char)(c - 'A' + 'a');
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+			continue;
+		if (n == 0 && c == '0')
+			continue;
+		out[n++] = c;
+	}
+	if (n == 0)
+		out[n++] = '0';
+	out[n] = '\0';
+}
+
+void store_cert_add(struct store *s, struct cert *in)
+{
+	store_serial_norm(in->serial, in->serial);
+	pthread_mutex_lock(&s->lock);
+	new_id(s->certs, in->id);
+	struct cert *c = xcalloc(1, sizeof *c);
+	cert_copy(c, in);
+	map_put(s->certs, c->id, c);
+	map_put(s->by_serial, c->serial, xstrdup(c->id));
+	pthread_mutex_unlock(&s->lock);
+}
+
+int store_cert_get(struct store *s, const char *id, struct cert *out)
+{
+	pthread_mutex_lock(&s->lock);
+	struct cert *c = map_get(s->certs, id);
+	if (c)
+		cert_copy(out, c);
+	pthread_mutex_unlock(&s->lock);
+	return c ? 0 : -1;
+}
+
+int store_cert_by_serial(struct store *s, const char *serial_in, struct cert *out)
+{
+	char serial[41];
+	store_serial_norm(serial_in, serial);
+	pthread_mutex_lock(&s->lock);
+	const char *id = map_get(s->by_serial, serial);
+	struct cert *c = id ? map_get(s->certs, id) : NULL;
+	if (c)
+		cert_copy(out, c);
+	pthread_mutex_unlock(&s->lock);
+	return c ? 0 : -1;
+}
+
+int store_cert_revoke(struct store *s, const char *serial_in, int reason, struct problem *p)
+{
+	int rc = 0;
+	char serial[41];
+	store_serial_norm(serial_in, serial);
+	pthread_mutex_lock(&s->lock);
+	const char *id = map_get(s->by_serial, serial);
+	struct cert *c = id ? map_get(s->certs, id) : NULL;
+	if (!c) {
+		rc = -2;
+	} else if (c->revoked) {
+		rc = problem_set(p, PROB_ALREADY_REVOKED, 400,
+		                 "certificate %s was already revoked (reason %d)", serial, c->reason);
+	} else {
+		c->revoked = true;
+		c->reason = reason;
+		c->revoked_at = time(NULL);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+void store_counts(struct store *s, size_t *accounts, size_t *orders, size_t *authzs, size_t *certs)
+{
+	pthread_mutex_lock(&s->lock);
+	*accounts = map_size(s->accounts);
+	*orders = map_size(s->orders);
+	*authzs = map_size(s->authzs);
+	*certs = map_size(s->certs);
+	pthread_mutex_unlock(&s->lock);
+}

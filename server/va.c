@@ -1,0 +1,131 @@
+/* va: the validation queue and workers; dispatch to one function per method. */
+#include "server/va.h"
+#include "common/dns.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "common/workq.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct va {
+	struct server *srv;
+	struct workq *q;
+	struct dns_options dns_opt;
+};
+
+static void *worker_init(void *shared)
+{
+	struct va *va = shared;
+	struct va_worker *w = xcalloc(1, sizeof *w);
+	w->srv = va->srv;
+	char err[256];
+	w->dns = dns_new(&va->dns_opt, err, sizeof err);
+	if (!w->dns)
+		log_error("va worker: DNS context: %s", err);
+	return w;
+}
+
+static void worker_fini(void *state)
+{
+	struct va_worker *w = state;
+	dns_free(w->dns);
+	free(w);
+}
+
+static void run_job(void *state, void *arg)
+{
+	struct va_worker *w = state;
+	struct va_job *job = arg;
+	const struct config *cfg = w->srv->cfg;
+	struct va_result res = {0};
+	double t0 = util_now_mono();
+
+	/* Pebble: a random pause so clients that do not poll correctly are caught */
+	if (cfg->va_sleep_max > 0 && !cfg->va_always_valid) {
+		unsigned short r;
+		util_random(&r, sizeof r);
+		usleep((useconds_t)(r % ((unsigned)cfg->va_sleep_max * 1000 + 1)) * 1000);
+	}
+	if (cfg->va_always_valid) {
+		res.ok = true;
+		res.validation_record = xstrdup("[{\"note\":\"not validated: COBBLE_VA_ALWAYS_VALID is set\"}]");
+	} else if (strcmp(job->type, "dns-persist-01") == 0 && w->dns) {
+		va_dns_persist(w, job, &res);
+	} else if (strcmp(job->type, "dns-persist-01") == 0) {
+		problem_set(&res.error, PROB_SERVER_INTERNAL, 500, "the validator has no DNS resolver; see the server log");
+	} else {
+		problem_set(&res.error, PROB_SERVER_INTERNAL, 500,
+		            "this build of cobble does not validate %s yet; start it with "
+		            "COBBLE_VA_ALWAYS_VALID=1 to test a client without validation",
+		            job->type);
+	}
+	struct validation_outcome o = {
+	    .ok = res.ok,
+	    .error = &res.error,
+	    .validation_record = res.validation_record,
+	    .record_ttl = res.record_ttl,
+	    .has_persist_until = res.has_persist_until,
+	    .persist_until = res.persist_until,
+	};
+	/* spec dns-persist-01 §4: under -02 a persist authz never outlives the record's persistUntil */
+	if (res.ok && res.has_persist_until && cfg->persist_draft == PERSIST_DRAFT_02 &&
+	    strcmp(job->type, "dns-persist-01") == 0)
+		o.expires_cap = res.persist_until > (uint64_t)INT64_MAX ? 0 : (time_t)res.persist_until;
+	store_challenge_finish(w->srv->store, job->authz_id, job->chal_id, &o);
+	log_info("validation %s %s%s account=%s -> %s%s%s (%.0f ms)", job->type, job->wildcard ? "*." : "",
+	         job->ident.value, job->account_id, res.ok ? "valid" : "invalid", res.ok ? "" : ": ",
+	         res.ok ? "" : res.error.detail, (util_now_mono() - t0) * 1000.0);
+	free(res.validation_record);
+	free(job);
+}
+
+struct va *va_new(struct server *srv, char *err, size_t errlen)
+{
+	struct va *va = xcalloc(1, sizeof *va);
+	const struct config *c = srv->cfg;
+	va->srv = srv;
+	va->dns_opt.resolvers = (const char *const *)c->resolvers;
+	va->dns_opt.nresolvers = c->nresolvers;
+	va->dns_opt.dnssec = strcmp(c->dnssec, "validate") == 0  ? DNS_DNSSEC_VALIDATE
+	                     : strcmp(c->dnssec, "require") == 0 ? DNS_DNSSEC_REQUIRE
+	                                                         : DNS_DNSSEC_OFF;
+	va->dns_opt.trust_anchor_file = c->trust_anchor[0] ? c->trust_anchor : NULL;
+	va->dns_opt.timeout_ms = (unsigned)c->dns_timeout_ms;
+	/* fail at start-up, not at the first validation, when the DNS settings are unusable */
+	struct dns *probe = dns_new(&va->dns_opt, err, errlen);
+	if (!probe) {
+		free(va);
+		return NULL;
+	}
+	dns_free(probe);
+	va->q = workq_new((size_t)c->va_workers, (size_t)c->va_queue, worker_init, worker_fini, va);
+	if (!va->q) {
+		snprintf(err, errlen, "could not start the validation workers");
+		free(va);
+		return NULL;
+	}
+	return va;
+}
+
+void va_free(struct va *va)
+{
+	if (!va)
+		return;
+	workq_free(va->q);
+	free(va);
+}
+
+int va_submit(struct va *va, const struct va_job *job)
+{
+	struct va_job *copy = xmalloc(sizeof *copy);
+	*copy = *job;
+	if (workq_submit(va->q, run_job, copy) < 0) {
+		free(copy);
+		return -1;
+	}
+	return 0;
+}

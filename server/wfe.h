@@ -1,0 +1,78 @@
+/* wfe: the ACME resources (one file each) and what they share: URLs, the JWS pipeline of every
+ * POST (RFC 8555 §6.2-6.5), and the JSON form of each object. */
+#ifndef COBBLE_WFE_H
+#define COBBLE_WFE_H
+
+#include <jansson.h>
+
+#include "server/http.h"
+#include "server/jws.h"
+#include "server/store.h"
+
+/* Paths (relative to the base URL). */
+#define PATH_DIRECTORY "/dir"
+#define PATH_NEW_NONCE "/acme/new-nonce"
+#define PATH_NEW_ACCOUNT "/acme/new-acct"
+#define PATH_ACCOUNT "/acme/acct/"
+#define PATH_KEY_CHANGE "/acme/key-change"
+#define PATH_NEW_ORDER "/acme/new-order"
+#define PATH_ORDER "/acme/order/"
+#define PATH_FINALIZE "/acme/finalize/"
+#define PATH_AUTHZ "/acme/authz/"
+#define PATH_CHALLENGE "/acme/chall/"
+#define PATH_CERT "/acme/cert/"
+#define PATH_REVOKE "/acme/revoke-cert"
+#define PATH_ACCOUNT_HASH "/acme/account-hash/"
+
+/* Handlers: `arg` is the path after the route's prefix ("" for exact routes). */
+void wfe_directory(struct req *r, const char *arg);
+void wfe_new_nonce(struct req *r, const char *arg);
+void wfe_new_account(struct req *r, const char *arg);
+void wfe_account(struct req *r, const char *arg);
+void wfe_key_change(struct req *r, const char *arg);
+void wfe_new_order(struct req *r, const char *arg);
+void wfe_order(struct req *r, const char *arg);
+void wfe_finalize(struct req *r, const char *arg);
+void wfe_authz(struct req *r, const char *arg);
+void wfe_challenge(struct req *r, const char *arg);
+void wfe_cert(struct req *r, const char *arg);
+void wfe_revoke(struct req *r, const char *arg);
+void mgmt_route(struct req *r, const char *arg);
+
+/* A new string: the base URL followed by the formatted path. */
+char *wfe_url(struct req *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+enum post_auth { AUTH_KID, AUTH_JWK, AUTH_EITHER };
+
+/* A verified POST: its JWS, the account (when authenticated by kid), the payload as JSON
+ * (NULL for POST-as-GET). */
+struct post {
+	struct jws jws;
+	struct account acct;
+	bool have_acct;
+	json_t *payload;
+};
+
+/* The pipeline every POST goes through: Content-Type, JWS syntax, nonce (single use, plus
+ * COBBLE_WFE_NONCEREJECT), url == request URL, kid → valid account or jwk, signature, JSON
+ * payload. Returns 0, or -1 with p filled (nothing changed). Free with post_clear. */
+int wfe_post(struct req *r, enum post_auth auth, struct post *out, struct problem *p);
+void post_clear(struct post *post);
+/* The payload must be a JSON object (or POST-as-GET when allow_empty). */
+int wfe_payload_object(const struct post *post, bool allow_empty, struct problem *p);
+
+/* Replies a problem and returns; used as `return wfe_fail(r, &p);`. */
+void wfe_fail(struct req *r, const struct problem *p);
+
+json_t *wfe_account_json(struct req *r, const struct account *a);
+json_t *wfe_order_json(struct req *r, const struct order *o);
+json_t *wfe_authz_json(struct req *r, const struct authz *a);
+json_t *wfe_challenge_json(struct req *r, const struct authz *a, const struct challenge *c);
+json_t *wfe_stored_problem_json(const struct stored_problem *sp);
+
+/* The account URL a client sees (what a dns-persist-01 record must name). New string. */
+char *wfe_account_url(struct req *r, const char *account_id);
+/* json_string of s, freeing s (for wfe_url results). */
+json_t *json_string_take(char *s);
+
+#endif

@@ -1,0 +1,144 @@
+/* wfe_authz: authorizations (RFC 8555 §7.5, deactivation §7.5.2) and challenges (§7.5.1):
+ * a challenge POST queues the validation and answers at once with the challenge `processing`. */
+#include "common/util.h"
+#include "server/va.h"
+#include "server/wfe.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int own_authz(struct req *r, const struct post *post, const char *id, struct authz *a,
+                     struct problem *p)
+{
+	if (strlen(id) > STORE_ID_LEN || store_authz_get(r->srv->store, id, a) < 0)
+		return problem_set(p, PROB_MALFORMED, 404, "no authorization %s", id);
+	if (strcmp(a->account_id, post->acct.id) != 0) {
+		authz_clear(a);
+		return problem_set(p, PROB_UNAUTHORIZED, 403, "authorization %s belongs to another account", id);
+	}
+	return 0;
+}
+
+void wfe_authz(struct req *r, const char *arg)
+{
+	struct post post;
+	struct problem p;
+	struct authz a = {0};
+	if (wfe_post(r, AUTH_KID, &post, &p) < 0 || own_authz(r, &post, arg, &a, &p) < 0)
+		goto fail;
+	if (!post.jws.post_as_get) {
+		if (wfe_payload_object(&post, false, &p) < 0)
+			goto fail;
+		const char *st = json_string_value(json_object_get(post.payload, "status"));
+		if (!st || strcmp(st, "deactivated") != 0) {
+			problem_set(&p, PROB_MALFORMED, 400,
+			            "the only change a client may make to an authorization is {\"status\": "
+			            "\"deactivated\"} (RFC 8555 §7.5.2)");
+			goto fail;
+		}
+		if (store_authz_deactivate(r->srv->store, a.id, &p) < 0)
+			goto fail;
+		authz_clear(&a);
+		store_authz_get(r->srv->store, arg, &a);
+	}
+	http_reply_json(r, 200, wfe_authz_json(r, &a));
+	goto out;
+fail:
+	wfe_fail(r, &p);
+out:
+	authz_clear(&a);
+	post_clear(&post);
+}
+
+static const struct challenge *find_chal(const struct authz *a, const char *id)
+{
+	for (size_t i = 0; i < a->nchal; i++)
+		if (strcmp(a->chal[i].id, id) == 0)
+			return &a->chal[i];
+	return NULL;
+}
+
+static void reply_challenge(struct req *r, const struct authz *a, const struct challenge *c)
+{
+	/* §7.5.1: Link rel="up" to the authorization */
+	http_add_header(r, "Link", "<%s%s%s>;rel=\"up\"", r->base, PATH_AUTHZ, a->id);
+	if (c->status == ST_PROCESSING || c->status == ST_PENDING)
+		http_add_header(r, "Retry-After", "%d", r->srv->cfg->retry_after_authz);
+	http_reply_json(r, 200, wfe_challenge_json(r, a, c));
+}
+
+void wfe_challenge(struct req *r, const char *arg)
+{
+	struct server *srv = r->srv;
+	struct post post;
+	struct problem p;
+	struct authz a = {0};
+	char authz_id[STORE_ID_LEN + 1] = "";
+	const char *slash = strchr(arg, '/');
+	if (!slash || (size_t)(slash - arg) > STORE_ID_LEN) {
+		problem_set(&p, PROB_MALFORMED, 404, "no challenge at %s", r->path);
+		wfe_fail(r, &p);
+		return;
+	}
+	memcpy(authz_id, arg, (size_t)(slash - arg));
+	const char *chal_id = slash + 1;
+	if (wfe_post(r, AUTH_KID, &post, &p) < 0 || own_authz(r, &post, authz_id, &a, &p) < 0)
+		goto fail;
+	const struct challenge *c = find_chal(&a, chal_id);
+	if (!c) {
+		problem_set(&p, PROB_MALFORMED, 404, "no challenge %s in authorization %s", chal_id, authz_id);
+		goto fail;
+	}
+	if (post.jws.post_as_get) {
+		reply_challenge(r, &a, c);
+		goto out;
+	}
+	/* §7.5.1: the client says it is ready with an empty JSON object */
+	if (wfe_payload_object(&post, false, &p) < 0)
+		goto fail;
+	bool started;
+	if (store_challenge_start(srv->store, a.id, c->id, &started, &p) < 0)
+		goto fail;
+	if (started) {
+		struct va_job job = {0};
+		memcpy(job.authz_id, a.id, sizeof job.authz_id);
+		memcpy(job.chal_id, c->id, sizeof job.chal_id);
+		snprintf(job.type, sizeof job.type, "%s", c->type);
+		job.ident = a.ident;
+		job.wildcard = a.wildcard;
+		memcpy(job.token, c->token, sizeof job.token);
+		snprintf(job.key_authz, sizeof job.key_authz, "%s.%s", c->token, post.acct.thumbprints[0]);
+		memcpy(job.account_id, post.acct.id, sizeof job.account_id);
+		char *url = wfe_account_url(r, post.acct.id);
+		snprintf(job.account_url, sizeof job.account_url, "%s", url);
+		free(url);
+		job.account_deactivated = post.acct.status != ST_VALID;
+		memcpy(job.thumbprints, post.acct.thumbprints, sizeof job.thumbprints);
+		job.nthumbprints = post.acct.nthumbprints;
+		if (srv->cfg->account_hash_prefix[0])
+			snprintf(job.hash_prefix, sizeof job.hash_prefix, "%s", srv->cfg->account_hash_prefix);
+		else
+			snprintf(job.hash_prefix, sizeof job.hash_prefix, "%s%s", r->base, PATH_ACCOUNT_HASH);
+		if (va_submit(srv->va, &job) < 0) {
+			store_challenge_abort(srv->store, a.id, c->id);
+			http_add_header(r, "Retry-After", "%d", srv->cfg->retry_after_authz);
+			problem_set(&p, PROB_RATE_LIMITED, 503,
+			            "the validation queue is full; retry this challenge after a few seconds");
+			goto fail;
+		}
+	}
+	char cid[STORE_ID_LEN + 1];
+	snprintf(cid, sizeof cid, "%s", c->id);
+	authz_clear(&a);
+	if (store_authz_get(srv->store, authz_id, &a) < 0 || !(c = find_chal(&a, cid))) {
+		problem_set(&p, PROB_SERVER_INTERNAL, 500, "authorization vanished");
+		goto fail;
+	}
+	reply_challenge(r, &a, c);
+	goto out;
+fail:
+	wfe_fail(r, &p);
+out:
+	authz_clear(&a);
+	post_clear(&post);
+}

@@ -1,0 +1,46 @@
+/* wfe_directory: the directory (RFC 8555 §7.1.1) and newNonce (§7.2). */
+#include "server/wfe.h"
+
+#include <string.h>
+
+void wfe_directory(struct req *r, const char *arg)
+{
+	const struct config *c = r->srv->cfg;
+	json_t *d = json_object();
+	json_object_set_new(d, "newNonce", json_string_take(wfe_url(r, PATH_NEW_NONCE)));
+	json_object_set_new(d, "newAccount", json_string_take(wfe_url(r, PATH_NEW_ACCOUNT)));
+	json_object_set_new(d, "newOrder", json_string_take(wfe_url(r, PATH_NEW_ORDER)));
+	json_object_set_new(d, "revokeCert", json_string_take(wfe_url(r, PATH_REVOKE)));
+	json_object_set_new(d, "keyChange", json_string_take(wfe_url(r, PATH_KEY_CHANGE)));
+	json_t *meta = json_object();
+	json_object_set_new(meta, "termsOfService",
+	                    json_string(c->terms_of_service[0]
+	                                    ? c->terms_of_service
+	                                    : "data:text/plain,cobble%20is%20a%20test%20CA%3A%20nothing%20"
+	                                      "it%20issues%20is%20trusted%20anywhere"));
+	json_object_set_new(meta, "externalAccountRequired", json_boolean(c->eab_required));
+	json_t *caa = json_array();
+	for (size_t i = 0; i < c->nissuer_names; i++)
+		json_array_append_new(caa, json_string(c->issuer_names[i]));
+	json_object_set_new(meta, "caaIdentities", caa);
+	json_t *profiles = json_object();
+	for (size_t i = 0; i < c->nprofiles; i++)
+		json_object_set_new(profiles, c->profiles[i].name, json_string(c->profiles[i].description));
+	json_object_set_new(meta, "profiles", profiles);
+	if (c->persist_draft == PERSIST_DRAFT_02) {
+		/* draft -02: what a client needs to compute the hashed account URI */
+		json_object_set_new(meta, "accountHashPrefix",
+		                    c->account_hash_prefix[0] ? json_string(c->account_hash_prefix)
+		                                              : json_string_take(wfe_url(r, PATH_ACCOUNT_HASH)));
+		json_object_set_new(meta, "issuerDomainNames", json_deep_copy(caa));
+	}
+	json_object_set_new(d, "meta", meta);
+	http_reply_json(r, 200, d);
+}
+
+/* §7.2: HEAD answers 200, GET 204; the nonce itself is added by the reply path. */
+void wfe_new_nonce(struct req *r, const char *arg)
+{
+	http_add_header(r, "Cache-Control", "no-store");
+	http_reply_raw(r, strcmp(r->method, "HEAD") == 0 ? 200 : 204, NULL, NULL, 0);
+}

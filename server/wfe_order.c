@@ -1,0 +1,515 @@
+/* wfe_order: newOrder (RFC 8555 §7.4), the order resource, and finalize with asynchronous
+ * issuance (signing runs on the issuer pool, never on a request thread). */
+#include "common/b64.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "common/workq.h"
+#include "server/wfe.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_IDENTIFIERS 100
+#define ORDER_LIFETIME (7 * 86400)
+#define MAX_VALIDITY (398L * 86400)
+
+/* RFC 1035/1123 host name syntax, lowercase already; "*." handled by the caller. */
+static bool dns_name_ok(const char *s, const char **why)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 253) {
+		*why = "a DNS name has 1 to 253 characters";
+		return false;
+	}
+	if (!strchr(s, '.')) {
+		*why = "a single-label name cannot get a certificate; use a name with a dot";
+		return false;
+	}
+	size_t label = 0;
+	for (size_t i = 0; i <= n; i++) {
+		char c = s[i];
+		if (c == '.' || c == '\0') {
+			if (label == 0) {
+				*why = "empty label (two dots, or a leading or trailing dot)";
+				return false;
+			}
+			if (s[i - 1] == '-') {
+				*why = "a label may not end with '-'";
+				return false;
+			}
+			label = 0;
+			continue;
+		}
+		if ((unsigned char)c >= 0x80) {
+			*why = "non-ASCII characters: send the A-label (xn--...) form";
+			return false;
+		}
+		if (!(islower((unsigned char)c) || isdigit((unsigned char)c) || c == '-')) {
+			*why = c == '*' ? "'*' is only allowed as the whole leftmost label of a wildcard"
+			                : "only letters, digits and '-' are allowed in a label";
+			return false;
+		}
+		if (label == 0 && c == '-') {
+			*why = "a label may not start with '-'";
+			return false;
+		}
+		if (++label > 63) {
+			*why = "a label has at most 63 characters";
+			return false;
+		}
+	}
+	struct in_addr a4;
+	if (inet_pton(AF_INET, s, &a4) == 1) {
+		*why = "this is an IP address: use an identifier of type \"ip\"";
+		return false;
+	}
+	return true;
+}
+
+static bool blocked(const struct config *c, const char *name)
+{
+	for (size_t i = 0; i < c->ndomain_blocklist; i++) {
+		const char *b = c->domain_blocklist[i];
+		size_t nb = strlen(b), nn = strlen(name);
+		if (strcmp(name, b) == 0 || (nn > nb && name[nn - nb - 1] == '.' && strcmp(name + nn - nb, b) == 0))
+			return true;
+	}
+	return false;
+}
+
+/* Parse, canonicalise and check the identifiers; subproblems per bad identifier (§6.7.1). */
+static int parse_identifiers(struct req *r, json_t *arr, struct identifier **out, size_t *nout,
+                             struct problem *p)
+{
+	const struct config *cfg = r->srv->cfg;
+	if (!json_is_array(arr) || json_array_size(arr) == 0)
+		return problem_set(p, PROB_MALFORMED, 400, "\"identifiers\" must be a non-empty array");
+	if (json_array_size(arr) > MAX_IDENTIFIERS)
+		return problem_set(p, PROB_REJECTED_IDENTIFIER, 400,
+		                   "%zu identifiers; an order may have at most %d", json_array_size(arr),
+		                   MAX_IDENTIFIERS);
+	struct identifier *ids = xcalloc(json_array_size(arr), sizeof *ids);
+	size_t n = 0;
+	bool unsupported = false;
+	problem_set(p, PROB_REJECTED_IDENTIFIER, 400, "%s", "");
+	size_t i;
+	json_t *v;
+	json_array_foreach(arr, i, v) {
+		const char *type = json_string_value(json_object_get(v, "type"));
+		const char *value = json_string_value(json_object_get(v, "value"));
+		if (!json_is_object(v) || !type || !value) {
+			free(ids);
+			return problem_set(p, PROB_MALFORMED, 400,
+			                   "identifier %zu must be {\"type\": \"dns\"|\"ip\", \"value\": text}", i);
+		}
+		struct identifier id = {0};
+		const char *why = NULL;
+		if (strcmp(type, "dns") == 0) {
+			snprintf(id.type, sizeof id.type, "dns");
+			if (strlen(value) >= sizeof id.value) {
+				why = "name too long";
+			} else {
+				snprintf(id.value, sizeof id.value, "%s", value);
+				util_lower(id.value);
+				const char *base = util_has_prefix(id.value, "*.") ? id.value + 2 : id.value;
+				if (!dns_name_ok(base, &why))
+					;
+				else if (blocked(cfg, base))
+					why = "the name is on this server's domainBlocklist";
+			}
+		} else if (strcmp(type, "ip") == 0) {
+			snprintf(id.type, sizeof id.type, "ip");
+			unsigned char buf[16];
+			/* RFC 8738: the canonical text form is what the certificate will carry */
+			if (inet_pton(AF_INET, value, buf) == 1)
+				inet_ntop(AF_INET, buf, id.value, sizeof id.value);
+			else if (inet_pton(AF_INET6, value, buf) == 1)
+				inet_ntop(AF_INET6, buf, id.value, sizeof id.value);
+			else
+				why = "not an IPv4 or IPv6 address (RFC 8738)";
+		} else {
+			problem_add_sub(p, PROB_UNSUPPORTED_IDENTIFIER, type, value,
+			                "identifier type \"%.32s\" is not supported; use \"dns\" or \"ip\"", type);
+			unsupported = true;
+			continue;
+		}
+		if (why) {
+			problem_add_sub(p, PROB_REJECTED_IDENTIFIER, type, value, "%.200s: %s", value, why);
+			continue;
+		}
+		bool dup = false;
+		for (size_t k = 0; k < n; k++)
+			dup |= strcmp(ids[k].type, id.type) == 0 && strcmp(ids[k].value, id.value) == 0;
+		if (!dup)
+			ids[n++] = id;
+	}
+	if (p->nsub > 0) {
+		free(ids);
+		char first[600];
+		snprintf(first, sizeof first, "%s", p->sub[0].detail);
+		int nsub = p->nsub;
+		struct subproblem subs[PROBLEM_MAX_SUB];
+		memcpy(subs, p->sub, sizeof subs);
+		problem_set(p, unsupported && nsub == 1 ? PROB_UNSUPPORTED_IDENTIFIER : PROB_REJECTED_IDENTIFIER,
+		            400, "%d identifier%s rejected: %s%s", nsub, nsub == 1 ? "" : "s", first,
+		            nsub > 1 ? " (see subproblems)" : "");
+		memcpy(p->sub, subs, sizeof subs);
+		p->nsub = nsub;
+		return -1;
+	}
+	*out = ids;
+	*nout = n;
+	return 0;
+}
+
+static int parse_time_field(json_t *payload, const char *key, time_t *out, struct problem *p)
+{
+	json_t *v = json_object_get(payload, key);
+	*out = 0;
+	if (!v)
+		return 0;
+	if (!json_is_string(v) || util_time_parse(json_string_value(v), out) < 0)
+		return problem_set(p, PROB_MALFORMED, 400,
+		                   "\"%s\" must be an RFC 3339 date-time such as 2026-01-01T00:00:00Z", key);
+	return 0;
+}
+
+struct reuse_ctx {
+	const struct config *cfg;
+};
+
+/* Which valid authorizations a new order may reuse: spec dns-persist-01 §4 for those validated
+ * by dns-persist-01 (deterministic), Pebble's AUTHZREUSE percentage for the others. */
+static bool accept_reuse(const struct authz *a, time_t now, void *vctx)
+{
+	const struct config *cfg = ((struct reuse_ctx *)vctx)->cfg;
+	if (strcmp(a->validated_by, "dns-persist-01") == 0) {
+		if (!cfg->persist_reuse)
+			return false;
+		if (now - a->validated_at >= (time_t)cfg->persist_reuse_days * 86400)
+			return false;
+		if (cfg->persist_draft == PERSIST_DRAFT_01)
+			return now - a->validated_at < (time_t)a->record_ttl; /* TTL 0: never */
+		return !a->has_persist_until || (uint64_t)now <= a->persist_until;
+	}
+	if (cfg->authz_reuse_percent <= 0)
+		return false;
+	unsigned char roll;
+	util_random(&roll, 1);
+	return roll % 100 < (unsigned)cfg->authz_reuse_percent;
+}
+
+/* §7.1.3/§8: which challenges an identifier gets. IP identifiers never get a DNS-based one;
+ * wildcards only DNS-based ones. */
+static void add_challenges(const struct config *cfg, struct authz *a)
+{
+	static const char *const order[] = {"http-01", "dns-01", "tls-alpn-01", "dns-persist-01"};
+	bool ip = strcmp(a->ident.type, "ip") == 0;
+	for (size_t i = 0; i < 4 && a->nchal < STORE_MAX_CHALLENGES; i++) {
+		const char *t = order[i];
+		bool dns_based = strcmp(t, "dns-01") == 0 || strcmp(t, "dns-persist-01") == 0;
+		if (!config_challenge_enabled(cfg, t) || (ip && dns_based) || (a->wildcard && !dns_based))
+			continue;
+		struct challenge *c = &a->chal[a->nchal++];
+		snprintf(c->type, sizeof c->type, "%s", t);
+		c->status = ST_PENDING;
+		if (strcmp(t, "dns-persist-01") != 0)
+			util_random_token(c->token);
+	}
+}
+
+static void reply_order(struct req *r, int status, const struct order *o)
+{
+	http_add_header(r, "Location", "%s%s%s", r->base, PATH_ORDER, o->id);
+	if (o->status == ST_PROCESSING)
+		http_add_header(r, "Retry-After", "%d", r->srv->cfg->retry_after_order);
+	http_reply_json(r, status, wfe_order_json(r, o));
+}
+
+void wfe_new_order(struct req *r, const char *arg)
+{
+	struct server *srv = r->srv;
+	const struct config *cfg = srv->cfg;
+	struct post post;
+	struct problem p;
+	struct order o = {0};
+	if (wfe_post(r, AUTH_KID, &post, &p) < 0 || wfe_payload_object(&post, false, &p) < 0)
+		goto fail;
+	if (parse_identifiers(r, json_object_get(post.payload, "identifiers"), &o.idents, &o.nidents, &p) < 0)
+		goto fail;
+	time_t now = time(NULL);
+	if (parse_time_field(post.payload, "notBefore", &o.not_before, &p) < 0 ||
+	    parse_time_field(post.payload, "notAfter", &o.not_after, &p) < 0)
+		goto fail;
+	time_t start = o.not_before ? o.not_before : now;
+	if (o.not_after && o.not_after <= start) {
+		problem_set(&p, PROB_MALFORMED, 400, "notAfter must be later than notBefore (or now)");
+		goto fail;
+	}
+	if (o.not_after && o.not_after <= now) {
+		problem_set(&p, PROB_MALFORMED, 400, "notAfter is in the past");
+		goto fail;
+	}
+	if (o.not_before && o.not_before > now + 365L * 86400) {
+		problem_set(&p, PROB_MALFORMED, 400, "notBefore is more than a year in the future");
+		goto fail;
+	}
+	if (o.not_after && o.not_after - start > MAX_VALIDITY) {
+		problem_set(&p, PROB_MALFORMED, 400, "notAfter - notBefore is over %ld days", MAX_VALIDITY / 86400);
+		goto fail;
+	}
+	json_t *profile = json_object_get(post.payload, "profile");
+	if (profile) {
+		const char *name = json_string_value(profile);
+		size_t i;
+		for (i = 0; name && i < cfg->nprofiles; i++)
+			if (strcmp(cfg->profiles[i].name, name) == 0)
+				break;
+		if (!name || i == cfg->nprofiles) {
+			char list[512] = "";
+			for (size_t k = 0; k < cfg->nprofiles; k++)
+				snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", k ? ", " : "",
+				         cfg->profiles[k].name);
+			problem_set(&p, PROB_INVALID_PROFILE, 400, "unknown profile; this server offers: %s", list);
+			goto fail;
+		}
+		snprintf(o.profile, sizeof o.profile, "%s", name);
+	}
+
+	o.authz_ids = xcalloc(o.nidents, sizeof *o.authz_ids);
+	struct reuse_ctx rctx = {cfg};
+	for (size_t i = 0; i < o.nidents; i++) {
+		struct authz a = {0};
+		a.wildcard = util_has_prefix(o.idents[i].value, "*.");
+		snprintf(a.ident.type, sizeof a.ident.type, "%s", o.idents[i].type);
+		snprintf(a.ident.value, sizeof a.ident.value, "%s", o.idents[i].value + (a.wildcard ? 2 : 0));
+		if (store_authz_find_valid(srv->store, post.acct.id, &a.ident, a.wildcard, now, accept_reuse,
+		                           &rctx, o.authz_ids[i]) == 0)
+			continue;
+		snprintf(a.account_id, sizeof a.account_id, "%s", post.acct.id);
+		a.status = ST_PENDING;
+		a.expires = now + ORDER_LIFETIME;
+		add_challenges(cfg, &a);
+		if (a.nchal == 0) {
+			problem_set(&p, PROB_UNSUPPORTED_IDENTIFIER, 400,
+			            "no enabled challenge type can validate %s%s (enabled: see \"challenges\" in "
+			            "the config)",
+			            a.wildcard ? "*." : "", a.ident.value);
+			goto fail;
+		}
+		store_authz_add(srv->store, &a);
+		memcpy(o.authz_ids[i], a.id, sizeof a.id);
+	}
+	snprintf(o.account_id, sizeof o.account_id, "%s", post.acct.id);
+	o.status = ST_PENDING;
+	o.created = now;
+	o.expires = now + ORDER_LIFETIME;
+	store_order_add(srv->store, &o);
+	struct order fresh = {0};
+	if (store_order_get(srv->store, o.id, &fresh) == 0)
+		reply_order(r, 201, &fresh);
+	order_clear(&fresh);
+	goto out;
+fail:
+	wfe_fail(r, &p);
+out:
+	order_clear(&o);
+	post_clear(&post);
+}
+
+/* Load an order of the requesting account, or fill p. */
+static int own_order(struct req *r, const struct post *post, const char *id, struct order *o,
+                     struct problem *p)
+{
+	if (store_order_get(r->srv->store, id, o) < 0)
+		return problem_set(p, PROB_MALFORMED, 404, "no order %s", id);
+	if (strcmp(o->account_id, post->acct.id) != 0) {
+		order_clear(o);
+		return problem_set(p, PROB_UNAUTHORIZED, 403, "order %s belongs to another account", id);
+	}
+	return 0;
+}
+
+void wfe_order(struct req *r, const char *arg)
+{
+	struct post post;
+	struct problem p;
+	struct order o = {0};
+	if (wfe_post(r, AUTH_KID, &post, &p) < 0 || own_order(r, &post, arg, &o, &p) < 0) {
+		wfe_fail(r, &p);
+	} else if (!post.jws.post_as_get) {
+		problem_set(&p, PROB_MALFORMED, 400, "an order is read with POST-as-GET (empty payload)");
+		wfe_fail(r, &p);
+	} else {
+		reply_order(r, 200, &o);
+	}
+	order_clear(&o);
+	post_clear(&post);
+}
+
+/* ---- finalize ---- */
+
+struct issue_job {
+	struct server *srv;
+	char order_id[STORE_ID_LEN + 1];
+	char account_id[STORE_ID_LEN + 1];
+	EVP_PKEY *pub;
+	struct identifier *idents;
+	size_t nidents;
+	time_t nb, na;
+};
+
+static void issue(void *state, void *arg)
+{
+	struct issue_job *job = arg;
+	struct server *srv = job->srv;
+	const char **dns = xcalloc(job->nidents, sizeof *dns), **ips = xcalloc(job->nidents, sizeof *ips);
+	size_t nd = 0, ni = 0;
+	for (size_t i = 0; i < job->nidents; i++) {
+		if (strcmp(job->idents[i].type, "ip") == 0)
+			ips[ni++] = job->idents[i].value;
+		else
+			dns[nd++] = job->idents[i].value;
+	}
+	struct ca_issued out = {0};
+	if (ca_issue(srv->ca, job->pub, dns, nd, ips, ni, job->nb, job->na, &out) < 0) {
+		struct problem p;
+		problem_set(&p, PROB_SERVER_INTERNAL, 500, "signing the certificate failed; see the server log");
+		store_order_finish(srv->store, job->order_id, NULL, &p);
+	} else {
+		struct cert c = {0};
+		snprintf(c.serial, sizeof c.serial, "%s", out.serial);
+		memcpy(c.account_id, job->account_id, sizeof c.account_id);
+		memcpy(c.order_id, job->order_id, sizeof c.order_id);
+		c.chains = out.chains;
+		c.nchains = out.nchains;
+		c.not_before = out.not_before;
+		c.not_after = out.not_after;
+		c.issued = time(NULL);
+		store_cert_add(srv->store, &c);
+		store_order_finish(srv->store, job->order_id, c.id, NULL);
+		log_info("issued certificate serial=%s order=%s account=%s names=%zu", c.serial, job->order_id,
+		         job->account_id, job->nidents);
+	}
+	ca_issued_clear(&out);
+	free(dns);
+	free(ips);
+	EVP_PKEY_free(job->pub);
+	free(job->idents);
+	free(job);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* §7.4: the CSR must name exactly the order's identifiers, no more and no fewer. */
+static int csr_matches(const struct order *o, const struct ca_csr *csr, struct problem *p)
+{
+	size_t n = csr->ndns + csr->nips;
+	char **names = xcalloc(n ? n : 1, sizeof *names);
+	char **want = xcalloc(o->nidents, sizeof *want);
+	for (size_t i = 0; i < csr->ndns; i++)
+		names[i] = csr->dns[i];
+	for (size_t i = 0; i < csr->nips; i++)
+		names[csr->ndns + i] = csr->ips[i];
+	for (size_t i = 0; i < o->nidents; i++)
+		want[i] = (char *)o->idents[i].value;
+	qsort(names, n, sizeof *names, cmp_str);
+	qsort(want, o->nidents, sizeof *want, cmp_str);
+	char extra[1024] = "", missing[1024] = "";
+	size_t i = 0, k = 0;
+	while (i < n || k < o->nidents) {
+		int c = i >= n ? 1 : k >= o->nidents ? -1 : strcmp(names[i], want[k]);
+		if (c == 0) {
+			/* duplicates in the CSR are harmless */
+			while (i + 1 < n && strcmp(names[i + 1], names[i]) == 0)
+				i++;
+			i++, k++;
+		} else if (c < 0) {
+			snprintf(extra + strlen(extra), sizeof extra - strlen(extra), "%s%s", extra[0] ? ", " : "",
+			         names[i++]);
+		} else {
+			snprintf(missing + strlen(missing), sizeof missing - strlen(missing), "%s%s",
+			         missing[0] ? ", " : "", want[k++]);
+		}
+	}
+	free(names);
+	free(want);
+	if (extra[0] || missing[0]) {
+		return problem_set(p, PROB_BAD_CSR, 400,
+		                   "the CSR's names must be exactly the order's identifiers:%s%s%s%s", extra[0] ? " the CSR has " : "",
+		                   extra, missing[0] ? (extra[0] ? "; it lacks " : " the CSR lacks ") : "", missing);
+	}
+	return 0;
+}
+
+void wfe_finalize(struct req *r, const char *arg)
+{
+	struct server *srv = r->srv;
+	struct post post;
+	struct problem p;
+	struct order o = {0};
+	struct ca_csr csr = {0};
+	unsigned char *der = NULL;
+	size_t derlen = 0;
+	if (wfe_post(r, AUTH_KID, &post, &p) < 0 || wfe_payload_object(&post, false, &p) < 0 ||
+	    own_order(r, &post, arg, &o, &p) < 0)
+		goto fail;
+	if (o.status != ST_READY) {
+		problem_set(&p, PROB_ORDER_NOT_READY, 403, "order is %s, not ready: %s", status_name(o.status),
+		            o.status == ST_PENDING ? "complete a challenge of every authorization first"
+		            : o.status == ST_INVALID ? "create a new order"
+		                                     : "it was finalized already");
+		goto fail;
+	}
+	const char *csr_b64 = json_string_value(json_object_get(post.payload, "csr"));
+	if (!csr_b64 || b64url_decode(csr_b64, strlen(csr_b64), &der, &derlen) < 0) {
+		problem_set(&p, PROB_MALFORMED, 400, "\"csr\" must be the base64url (no padding) of a DER CSR");
+		goto fail;
+	}
+	char err[512];
+	if (ca_csr_parse(der, derlen, &csr, err, sizeof err) < 0) {
+		problem_set(&p, PROB_BAD_CSR, 400, "%s", err);
+		goto fail;
+	}
+	if (csr_matches(&o, &csr, &p) < 0)
+		goto fail;
+	if (store_order_begin_finalize(srv->store, o.id, &p) < 0)
+		goto fail;
+	struct issue_job *job = xcalloc(1, sizeof *job);
+	job->srv = srv;
+	memcpy(job->order_id, o.id, sizeof job->order_id);
+	memcpy(job->account_id, o.account_id, sizeof job->account_id);
+	job->pub = csr.pubkey;
+	csr.pubkey = NULL;
+	job->idents = xcalloc(o.nidents, sizeof *job->idents);
+	memcpy(job->idents, o.idents, o.nidents * sizeof *job->idents);
+	job->nidents = o.nidents;
+	job->nb = o.not_before;
+	job->na = o.not_after;
+	if (!job->na) {
+		for (size_t i = 0; i < srv->cfg->nprofiles; i++)
+			if (strcmp(srv->cfg->profiles[i].name, o.profile[0] ? o.profile : "default") == 0)
+				job->na = (job->nb ? job->nb : time(NULL)) + srv->cfg->profiles[i].validity_seconds;
+	}
+	if (workq_submit(srv->issuer, issue, job) < 0)
+		issue(NULL, job); /* queue full: sign here rather than fail (signing takes microseconds) */
+	order_clear(&o);
+	if (store_order_get(srv->store, arg, &o) < 0) {
+		problem_set(&p, PROB_SERVER_INTERNAL, 500, "order vanished during finalize");
+		goto fail;
+	}
+	reply_order(r, 200, &o);
+	goto out;
+fail:
+	wfe_fail(r, &p);
+out:
+	free(der);
+	ca_csr_clear(&csr);
+	order_clear(&o);
+	post_clear(&post);
+}
