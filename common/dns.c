@@ -49,9 +49,23 @@ static void detail_set(char *buf, size_t len, const char *fmt, ...)
 static void detail_set(char *buf, size_t len, const char *fmt, ...)
 {
 	va_list ap;
+	int n;
+
 	va_start(ap, fmt);
-	vsnprintf(buf, len, fmt, ap);
+	n = vsnprintf(buf, len, fmt, ap);
 	va_end(ap);
+	if (n >= 0 && (size_t)n >= len && len > 1) {
+		/* cut short: drop a UTF-8 sequence left incomplete, so the text stays valid JSON */
+		size_t end = len - 1, start = end;
+		while (start > 0 && ((unsigned char)buf[start - 1] & 0xC0) == 0x80)
+			start--;
+		if (start > 0 && (unsigned char)buf[start - 1] >= 0xC0) {
+			unsigned char lead = (unsigned char)buf[start - 1];
+			size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
+			if (end - (start - 1) < need)
+				buf[start - 1] = '\0';
+		}
+	}
 }
 
 const char *dns_result_name(enum dns_rcode_class c)
@@ -488,12 +502,14 @@ static getdns_dict *query(struct dns *d, const char *name, uint16_t type, struct
 			*failed = 1;
 			return NULL;
 		}
-		if (r != GETDNS_RETURN_GOOD) {
+		if (r == GETDNS_RETURN_MEMORY_ERROR) {
 			detail_set(ans->detail, sizeof ans->detail, "getdns_general_sync for %s %s: %s",
-			         type_name(type), name, getdns_get_errorstr_by_id(r));
+			           type_name(type), name, getdns_get_errorstr_by_id(r));
 			*failed = 1;
 			return NULL;
 		}
+		if (r != GETDNS_RETURN_GOOD) /* the stub could not send (no route, ...): next one */
+			continue;
 		note_resolver(d, resp, ans);
 		if (getdns_dict_get_int(resp, "status", &status) == GETDNS_RETURN_GOOD &&
 		    status != GETDNS_RESPSTATUS_ALL_TIMEOUT)
@@ -504,8 +520,7 @@ static getdns_dict *query(struct dns *d, const char *name, uint16_t type, struct
 	double took_ms = (util_now_mono() - start) * 1000.0;
 	char ups[200];
 	upstreams_text(d, ups, sizeof ups);
-	if (d->nups > 1)
-		detail_set(ans->resolver, sizeof ans->resolver, "%s", ups);
+	detail_set(ans->resolver, sizeof ans->resolver, "%s", ups);
 	if (took_ms + 100 < d->timeout_ms)
 		detail_set(ans->detail, sizeof ans->detail,
 		         "no answer from %s for %s %s: the query failed after %.0f ms "
@@ -678,7 +693,7 @@ static int resolve(struct dns *d, const char *name, uint16_t type, dns_rr_fn fn,
 	for (int hop = 0;; hop++) {
 		getdns_dict *reply;
 		getdns_bindata *end;
-		uint32_t rcode, dstatus = GETDNS_DNSSEC_INDETERMINATE;
+		uint32_t rcode, tc, dstatus = GETDNS_DNSSEC_INDETERMINATE;
 		int found;
 
 		if (hop > DNS_MAX_CNAME_HOPS) {
@@ -700,6 +715,14 @@ static int resolve(struct dns *d, const char *name, uint16_t type, dns_rr_fn fn,
 			         type_name(type), cur);
 			goto out;
 		}
+		if (!getdns_dict_get_int(reply, "/header/tc", &tc) && tc) {
+			/* RFC 7766: a truncated answer is retried over TCP; this one could not be */
+			ans->result = DNS_SERVFAIL;
+			detail_set(ans->detail, sizeof ans->detail,
+			           "the answer from %s for %s %s was truncated and the TCP retry failed",
+			           ans->resolver, type_name(type), cur);
+			break;
+		}
 		if (rcode != 0 && rcode != 3) {
 			ans->result = DNS_SERVFAIL;
 			detail_set(ans->detail, sizeof ans->detail, "%s from %s for %s %s", rcode_name(rcode),
@@ -708,7 +731,8 @@ static int resolve(struct dns *d, const char *name, uint16_t type, dns_rr_fn fn,
 		}
 		if (d->dnssec != DNS_DNSSEC_OFF) {
 			(void)getdns_dict_get_int(reply, "dnssec_status", &dstatus);
-			if (dstatus != GETDNS_DNSSEC_SECURE)
+			if (dstatus == GETDNS_DNSSEC_BOGUS ||
+			    (dstatus != GETDNS_DNSSEC_SECURE && d->dnssec == DNS_DNSSEC_REQUIRE))
 				dstatus = validate_again(d, cur, resp, reply, dstatus);
 			if (dstatus == GETDNS_DNSSEC_BOGUS) {
 				ans->result = DNS_BOGUS;

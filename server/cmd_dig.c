@@ -109,10 +109,14 @@ static json_t *txt_json(const struct dns_txt_rr *rr)
 
 static json_t *answer_json(const char *type, const char *name, const struct dns_answer *a)
 {
-	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:I}", "type", type, "name", name,
-	                      "result", dns_result_name(a->result), "detail", a->detail,
-	                      "resolver", a->resolver, "secure", a->secure, "min_ttl",
-	                      (json_int_t)a->min_ttl);
+	/* the name is the user's bytes, and the detail may quote it: both through json_octets */
+	json_t *o = json_pack("{s:s, s:o, s:s, s:o, s:o, s:b, s:I}", "type", type, "name",
+	                      json_octets((const unsigned char *)name, strlen(name)), "result",
+	                      dns_result_name(a->result), "detail",
+	                      json_octets((const unsigned char *)a->detail, strlen(a->detail)),
+	                      "resolver",
+	                      json_octets((const unsigned char *)a->resolver, strlen(a->resolver)),
+	                      "secure", a->secure, "min_ttl", (json_int_t)a->min_ttl);
 	json_t *arr;
 
 	if (!o)

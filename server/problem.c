@@ -2,8 +2,27 @@
 #include "server/problem.h"
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+
+/* Details quote client input and may be cut mid-character: keep them valid UTF-8 (jansson
+ * refuses anything else), replacing each stray byte with '?'. */
+static void utf8_fix(char *s)
+{
+	unsigned char *p = (unsigned char *)s;
+	while (*p) {
+		int n = *p < 0x80 ? 1 : (*p >> 5) == 6 ? 2 : (*p >> 4) == 14 ? 3 : (*p >> 3) == 30 ? 4 : 0;
+		bool ok = n > 0;
+		for (int i = 1; ok && i < n; i++)
+			ok = (p[i] & 0xc0) == 0x80;
+		if (!ok) {
+			*p++ = '?';
+			continue;
+		}
+		p += n;
+	}
+}
 
 int problem_vset(struct problem *p, const char *type, int status, const char *fmt, va_list ap)
 {
@@ -11,6 +30,7 @@ int problem_vset(struct problem *p, const char *type, int status, const char *fm
 	p->status = status;
 	p->nsub = 0;
 	vsnprintf(p->detail, sizeof p->detail, fmt, ap);
+	utf8_fix(p->detail);
 	return -1;
 }
 
@@ -36,6 +56,8 @@ void problem_add_sub(struct problem *p, const char *type, const char *id_type, c
 	va_start(ap, fmt);
 	vsnprintf(s->detail, sizeof s->detail, fmt, ap);
 	va_end(ap);
+	utf8_fix(s->detail);
+	utf8_fix(s->id_value);
 }
 
 void problem_prefix(struct problem *p, const char *prefix)
@@ -72,6 +94,9 @@ json_t *problem_to_json(const struct problem *p)
 {
 	json_t *o = json_pack("{s:s++, s:s, s:i}", "type", "urn:ietf:params:acme:error:", p->type, "detail",
 	                      p->detail, "status", p->status);
+	if (o && strcmp(p->type, PROB_BAD_SIGNATURE_ALGORITHM) == 0) /* RFC 8555 §6.2 */
+		json_object_set_new(o, "algorithms",
+		                    json_pack("[sssss]", "RS256", "ES256", "ES384", "ES512", "EdDSA"));
 	if (!o || p->nsub == 0)
 		return o;
 	json_t *subs = json_array();

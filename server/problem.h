@@ -55,7 +55,8 @@ struct problem {
  * `return problem_set(...)`. */
 int problem_set(struct problem *p, const char *type, int status, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-int problem_vset(struct problem *p, const char *type, int status, const char *fmt, va_list ap);
+int problem_vset(struct problem *p, const char *type, int status, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
 /* Add a subproblem about one identifier (RFC 8555 §6.7.1); silently dropped beyond the maximum. */
 void problem_add_sub(struct problem *p, const char *type, const char *id_type, const char *id_value,
                      const char *fmt, ...) __attribute__((format(printf, 5, 6)));

@@ -28,7 +28,7 @@ count() { # $1 label, $2 log file, $3 exit status
 		echo "FAIL $1 ($p passed, $f failed) — log:"
 		sed 's/^/    /' "$2" | tail -n 60
 	else
-		echo "PASS $1 ($p passed${s:+, $s skipped})"
+		if [ "$s" -gt 0 ]; then echo "PASS $1 ($p passed, $s skipped)"; else echo "PASS $1 ($p passed)"; fi
 	fi
 }
 
@@ -61,5 +61,5 @@ if [ ${#failures[@]} -gt 0 ]; then
 else
 	rm -rf "$logdir"
 fi
-echo "$passed passed, $failed failed${skipped:+, $skipped skipped}"
+if [ "$skipped" -gt 0 ]; then echo "$passed passed, $failed failed, $skipped skipped"; else echo "$passed passed, $failed failed"; fi
 [ "$failed" -eq 0 ]
