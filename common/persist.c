@@ -320,10 +320,11 @@ static void parse_params(struct ctx *c, struct rec *r, const unsigned char *p, s
 	const unsigned char *all = p;
 	size_t alln = n;
 	trim_wsp(&all, &alln);
+	bool any = alln > 0;
 	struct persist_str *seen = NULL; /* unknown tags so far (strict only) */
 	size_t nseen = 0;
 	size_t off = 0;
-	while (alln > 0 && off <= n) {
+	while (any && off <= n) {
 		const unsigned char *seg = p + off;
 		const unsigned char *semi = memchr(seg, ';', n - off);
 		size_t sl = semi ? (size_t)(semi - seg) : n - off;
@@ -373,7 +374,8 @@ static void parse_params(struct ctx *c, struct rec *r, const unsigned char *p, s
 				} else if (tl > 0 && c->in->strict) {
 					/* Spec §5: strict checks unknown tags' spelling and duplicates. */
 					if (!is_label(tag, tl))
-						syntax_fail(r, "parameter tag \"%s\" is not letters and digits with inner hyphens", te);
+						syntax_fail(r, "parameter tag \"%s\" is not letters and digits with inner hyphens",
+						            te);
 					bool dup = false;
 					for (size_t k = 0; k < nseen && !dup; k++)
 						dup = seen[k].len == tl && mem_ieq(seen[k].data, tag, tl);
@@ -401,19 +403,21 @@ static void parse_params(struct ctx *c, struct rec *r, const unsigned char *p, s
 		/* Spec §3: a value not under accountHashPrefix, or another hash name, is a syntax failure. */
 		const char *pre = c->in->hash_prefix ? c->in->hash_prefix : "";
 		size_t pl = strlen(pre);
-		char *ae = esc(r->acct, r->acctlen);
+		char *ae = esc(r->acct, r->acctlen), *pe = esc((const unsigned char *)pre, pl);
 		if (r->acctlen < pl || memcmp(r->acct, pre, pl) != 0) {
-			syntax_fail(r, "accounturi %s is not under the account hash prefix %s (draft 02 wants %s" HASH_NAME "<hash>)",
-			            ae, pre, pre);
-		} else if (r->acctlen - pl < strlen(HASH_NAME) || memcmp(r->acct + pl, HASH_NAME, strlen(HASH_NAME)) != 0) {
+			syntax_fail(r, "accounturi %s is not under the account hash prefix %s (draft 02 wants %s"
+			            HASH_NAME "<hash>)", ae, pe, pe);
+		} else if (r->acctlen - pl < strlen(HASH_NAME) ||
+		           memcmp(r->acct + pl, HASH_NAME, strlen(HASH_NAME)) != 0) {
 			const unsigned char *h = r->acct + pl;
 			size_t hl = r->acctlen - pl;
 			const unsigned char *sl = memchr(h, '/', hl);
 			char *he = esc(h, sl ? (size_t)(sl - h) : hl);
 			syntax_fail(r, "accounturi %s uses hash name \"%s\"; only sha-256 is defined (%s" HASH_NAME "<hash>)",
-			            ae, he, pre);
+			            ae, he, pe);
 			free(he);
 		}
+		free(pe);
 		free(ae);
 	}
 	if (r->until) {
@@ -601,6 +605,29 @@ static void describe_unmatched(struct ctx *c, struct rec *recs, size_t nrrs, str
 		sb_puts(d, "(no issuer names configured)");
 }
 
+/* Each matching record but skip: quoted, with its verdict (spec §2 step 6). */
+static void describe_matching(struct sbuf *d, const struct rec *recs, size_t nrrs, const struct rec *skip)
+{
+	bool first = true;
+	for (size_t i = 0; i < nrrs; i++) {
+		const struct rec *r = &recs[i];
+		if (!r->matching || r == skip)
+			continue;
+		sb_printf(d, "%s record %zu ", first ? "" : ";", i + 1);
+		first = false;
+		sb_quote(d, r->text, r->len);
+		if (r->syntax.len) {
+			sb_puts(d, " is malformed: ");
+			sb_puts(d, r->syntax.p);
+		} else if (r->passed) {
+			sb_puts(d, " also matches");
+		} else {
+			sb_puts(d, " does not match: ");
+			sb_puts(d, r->why.p ? r->why.p : "");
+		}
+	}
+}
+
 int persist_check(const struct persist_rr *rrs, size_t nrrs, const struct persist_input *in,
                   struct persist_result *out)
 {
@@ -669,6 +696,10 @@ int persist_check(const struct persist_rr *rrs, size_t nrrs, const struct persis
 		sb_escs(&d, in->account_url);
 		sb_puts(&d, " for ");
 		sb_escs(&d, in->identifier);
+		if (out->nmatching > 1) {
+			sb_puts(&d, "; other records for this CA:");
+			describe_matching(&d, recs, nrrs, best);
+		}
 		goto out;
 	}
 	out->type = any_syntax ? "malformed" : "unauthorized";
@@ -680,24 +711,9 @@ int persist_check(const struct persist_rr *rrs, size_t nrrs, const struct persis
 	sb_escs(&d, in->identifier);
 	sb_printf(&d, " (%zu of %zu TXT record%s name%s this CA's issuer):", out->nmatching, nrrs,
 	          nrrs == 1 ? "" : "s", out->nmatching == 1 ? "s" : "");
-	bool first = true;
-	for (size_t i = 0; i < nrrs; i++) {
-		struct rec *r = &recs[i];
-		if (!r->matching)
-			continue;
-		sb_printf(&d, "%s record %zu ", first ? "" : ";", i + 1);
-		first = false;
-		sb_quote(&d, r->text, r->len);
-		if (r->syntax.len) {
-			sb_puts(&d, " is malformed: ");
-			sb_puts(&d, r->syntax.p);
-		} else {
-			sb_puts(&d, " does not match: ");
-			sb_puts(&d, r->why.p ? r->why.p : "");
-		}
-	}
+	describe_matching(&d, recs, nrrs, NULL);
 	/* The others too, briefly: a record split across RRs shows up here as its second half. */
-	first = true;
+	bool first = true;
 	for (size_t i = 0; i < nrrs; i++) {
 		if (recs[i].matching)
 			continue;

@@ -99,16 +99,26 @@ size_t workq_pending(struct workq *q)
 	return n;
 }
 
-void workq_free(struct workq *q)
+void workq_stop(struct workq *q)
 {
 	if (!q)
 		return;
 	pthread_mutex_lock(&q->lock);
+	bool joined = q->stopping;
 	q->stopping = true;
 	pthread_cond_broadcast(&q->nonempty);
 	pthread_mutex_unlock(&q->lock);
+	if (joined)
+		return;
 	for (size_t i = 0; i < q->nthreads; i++)
 		pthread_join(q->threads[i], NULL);
+}
+
+void workq_free(struct workq *q)
+{
+	if (!q)
+		return;
+	workq_stop(q);
 	pthread_mutex_destroy(&q->lock);
 	pthread_cond_destroy(&q->nonempty);
 	free(q->threads);

@@ -21,7 +21,9 @@ struct workq *workq_new(size_t nthreads, size_t capacity, workq_init_fn init, wo
 int workq_submit(struct workq *q, workq_job_fn fn, void *job);
 /* Jobs queued or running right now. */
 size_t workq_pending(struct workq *q);
-/* Finish queued jobs, stop the workers, free. NULL is a no-op. */
+/* Finish queued jobs and stop the workers; later submits fail. Idempotent; NULL is a no-op. */
+void workq_stop(struct workq *q);
+/* workq_stop, then free. NULL is a no-op. */
 void workq_free(struct workq *q);
 
 #endif

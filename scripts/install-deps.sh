@@ -6,7 +6,7 @@ set -euo pipefail
 pkgs=(
   build-essential pkg-config clang libclang-rt-14-dev
   libmicrohttpd-dev libssl-dev libjansson-dev libgetdns-dev
-  libpsl-dev libidn2-dev libcurl4-openssl-dev libcmocka-dev
+  libpsl-dev publicsuffix libidn2-dev libcurl4-openssl-dev libcmocka-dev
   openssl ca-certificates curl iproute2 util-linux procps
   knot knot-dnsutils
   lego certbot python3-acme uacme dehydrated

@@ -111,6 +111,18 @@ void http_add_header(struct req *r, const char *name, const char *fmt, ...)
 	r->nhdr++;
 }
 
+void http_suspend(struct req *r, void (*cont)(struct req *r))
+{
+	r->resume = cont;
+	r->suspended = true;
+	MHD_suspend_connection(r->conn);
+}
+
+void http_resume(struct req *r)
+{
+	MHD_resume_connection(r->conn);
+}
+
 const char *http_header(struct req *r, const char *name)
 {
 	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
@@ -263,7 +275,16 @@ static MHD_RESULT_T on_request(void *cls, struct MHD_Connection *conn, const cha
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	if (r->suspended) { /* called again after http_resume */
+		void (*cont)(struct req *) = r->resume;
+		r->suspended = false;
+		r->resume = NULL;
+		cont(r);
+		return send_reply(r);
+	}
 	dispatch(r);
+	if (r->suspended && !r->replied)
+		return MHD_YES;
 	return send_reply(r);
 }
 
@@ -335,7 +356,8 @@ static struct MHD_Daemon *start_one(const char *addr, void *tag, const char *cer
 	struct sockaddr_storage ss;
 	if (parse_listen(addr, &ss, err, errlen) < 0)
 		return NULL;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TLS | MHD_USE_ERROR_LOG;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TLS | MHD_USE_ERROR_LOG |
+	                 MHD_ALLOW_SUSPEND_RESUME;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	/* a pool of one is no pool: MHD warns, so leave the option out */

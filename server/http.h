@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include "server/problem.h"
@@ -30,6 +31,12 @@ struct req {
 	bool too_big;
 	double started;
 	char account[STORE_ID_LEN + 1]; /* for the log line, when known */
+	/* suspension (MHD suspend/resume): work finishing on another thread resumes the request and
+	 * `resume` produces the reply on a request thread */
+	void (*resume)(struct req *r);
+	bool suspended;
+	_Atomic int pending;
+	char cont_id[STORE_ID_LEN + 1];
 	/* the response */
 	bool replied;
 	int status;
@@ -54,6 +61,10 @@ void http_reply_problem(struct req *r, const struct problem *p);
 void http_reply_raw(struct req *r, int status, const char *ctype, char *body, size_t len);
 void http_add_header(struct req *r, const char *name, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Park the request without replying; `cont` will run (on a request thread) after http_resume. */
+void http_suspend(struct req *r, void (*cont)(struct req *r));
+/* Thread-safe: wake a suspended request. */
+void http_resume(struct req *r);
 /* A request header, borrowed, or NULL. */
 const char *http_header(struct req *r, const char *name);
 

@@ -267,6 +267,7 @@ static int run_server(int argc, char **argv)
 	log_info("signal %d: shutting down", sig);
 	rc = 0;
 stop:
+	va_stop(srv.va); /* resumes requests suspended on JIT checks while the daemon still runs */
 	http_stop();
 out:
 	va_free(srv.va);

@@ -6,6 +6,7 @@
 #include "common/workq.h"
 
 #include <jansson.h>
+#include <libpsl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@ struct va {
 	struct server *srv;
 	struct workq *q;
 	struct dns_options dns_opt;
+	psl_ctx_t *psl;
 };
 
 static void *worker_init(void *shared)
@@ -22,6 +24,7 @@ static void *worker_init(void *shared)
 	struct va *va = shared;
 	struct va_worker *w = xcalloc(1, sizeof *w);
 	w->srv = va->srv;
+	w->psl = va->psl;
 	char err[256];
 	w->dns = dns_new(&va->dns_opt, err, sizeof err);
 	if (!w->dns)
@@ -36,6 +39,35 @@ static void worker_fini(void *state)
 	free(w);
 }
 
+/* JIT: a real check (never always-valid, never a pause); only a match changes anything. */
+static void run_jit(struct va_worker *w, struct va_job *job)
+{
+	struct va_result res = {0};
+	if (w->dns)
+		va_dns_persist(w, job, &res);
+	bool started = false;
+	struct problem p;
+	if (res.ok && store_challenge_start(w->srv->store, job->authz_id, job->chal_id, &started, &p) == 0 &&
+	    started) {
+		struct validation_outcome o = {
+		    .ok = true,
+		    .validation_record = res.validation_record,
+		    .record_ttl = res.record_ttl,
+		    .has_persist_until = res.has_persist_until,
+		    .persist_until = res.persist_until,
+		};
+		if (res.has_persist_until && w->srv->cfg->persist_draft == PERSIST_DRAFT_02)
+			o.expires_cap = res.persist_until > (uint64_t)INT64_MAX ? 0 : (time_t)res.persist_until;
+		store_challenge_finish(w->srv->store, job->authz_id, job->chal_id, &o);
+	}
+	log_info("jit dns-persist-01 %s%s account=%s -> %s", job->wildcard ? "*." : "", job->ident.value,
+	         job->account_id, res.ok ? "valid" : "pending (no matching record yet)");
+	free(res.validation_record);
+	if (job->done)
+		job->done(job->done_ctx);
+	free(job);
+}
+
 static void run_job(void *state, void *arg)
 {
 	struct va_worker *w = state;
@@ -44,6 +76,10 @@ static void run_job(void *state, void *arg)
 	struct va_result res = {0};
 	double t0 = util_now_mono();
 
+	if (job->jit) {
+		run_jit(w, job);
+		return;
+	}
 	/* Pebble: a random pause so clients that do not poll correctly are caught */
 	if (cfg->va_sleep_max > 0 && !cfg->va_always_valid) {
 		unsigned short r;
@@ -102,6 +138,8 @@ struct va *va_new(struct server *srv, char *err, size_t errlen)
 		return NULL;
 	}
 	dns_free(probe);
+	/* public suffixes for dnsPersist.subdomains: the newest of the built-in and system lists */
+	va->psl = psl_latest(NULL);
 	va->q = workq_new((size_t)c->va_workers, (size_t)c->va_queue, worker_init, worker_fini, va);
 	if (!va->q) {
 		snprintf(err, errlen, "could not start the validation workers");
@@ -111,11 +149,18 @@ struct va *va_new(struct server *srv, char *err, size_t errlen)
 	return va;
 }
 
+void va_stop(struct va *va)
+{
+	if (va)
+		workq_stop(va->q);
+}
+
 void va_free(struct va *va)
 {
 	if (!va)
 		return;
 	workq_free(va->q);
+	psl_free(va->psl);
 	free(va);
 }
 

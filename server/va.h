@@ -25,6 +25,11 @@ struct va_job {
 	char thumbprints[STORE_MAX_KEYS][44];
 	size_t nthumbprints;
 	char hash_prefix[340];       /* draft -02 accountHashPrefix as the client sees it */
+	/* dnsPersist.jit (draft §4.4): checked at newOrder; a match makes the authz valid, anything
+	 * else leaves it pending without an error. done(done_ctx) runs when the check is over. */
+	bool jit;
+	void (*done)(void *ctx);
+	void *done_ctx;
 };
 
 /* What a method reports back. */
@@ -44,10 +49,14 @@ struct dns;
 struct va_worker {
 	struct server *srv;
 	struct dns *dns;             /* this worker's own resolver context, or NULL */
+	const void *psl;             /* libpsl context (read-only, shared), or NULL */
 };
 
 struct va *va_new(struct server *srv, char *err, size_t errlen);
-void va_free(struct va *va); /* finishes queued jobs; NULL is a no-op */
+/* Finish queued jobs and stop the workers (later submits fail); before http_stop, so that
+ * requests suspended on a job are resumed. NULL is a no-op. */
+void va_stop(struct va *va);
+void va_free(struct va *va); /* va_stop, then free; NULL is a no-op */
 /* Queue a copy of job. Returns 0, or -1 when the queue is full. */
 int va_submit(struct va *va, const struct va_job *job);
 

@@ -70,6 +70,11 @@ json_t *wfe_authz_json(struct req *r, const struct authz *a);
 json_t *wfe_challenge_json(struct req *r, const struct authz *a, const struct challenge *c);
 json_t *wfe_stored_problem_json(const struct stored_problem *sp);
 
+/* Fill a validation job for challenge c of authz a, requested by acct. */
+struct va_job;
+void wfe_va_job(struct req *r, const struct account *acct, const struct authz *a,
+                const struct challenge *c, struct va_job *job);
+
 /* The account URL a client sees (what a dns-persist-01 record must name). New string. */
 char *wfe_account_url(struct req *r, const char *account_id);
 /* json_string of s, freeing s (for wfe_url results). */

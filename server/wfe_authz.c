@@ -67,6 +67,31 @@ static void reply_challenge(struct req *r, const struct authz *a, const struct c
 	http_reply_json(r, 200, wfe_challenge_json(r, a, c));
 }
 
+void wfe_va_job(struct req *r, const struct account *acct, const struct authz *a,
+                const struct challenge *c, struct va_job *job)
+{
+	const struct config *cfg = r->srv->cfg;
+	memset(job, 0, sizeof *job);
+	memcpy(job->authz_id, a->id, sizeof job->authz_id);
+	memcpy(job->chal_id, c->id, sizeof job->chal_id);
+	snprintf(job->type, sizeof job->type, "%s", c->type);
+	job->ident = a->ident;
+	job->wildcard = a->wildcard;
+	memcpy(job->token, c->token, sizeof job->token);
+	snprintf(job->key_authz, sizeof job->key_authz, "%s.%s", c->token, acct->thumbprints[0]);
+	memcpy(job->account_id, acct->id, sizeof job->account_id);
+	char *url = wfe_account_url(r, acct->id);
+	snprintf(job->account_url, sizeof job->account_url, "%s", url);
+	free(url);
+	job->account_deactivated = acct->status != ST_VALID;
+	memcpy(job->thumbprints, acct->thumbprints, sizeof job->thumbprints);
+	job->nthumbprints = acct->nthumbprints;
+	if (cfg->account_hash_prefix[0])
+		snprintf(job->hash_prefix, sizeof job->hash_prefix, "%s", cfg->account_hash_prefix);
+	else
+		snprintf(job->hash_prefix, sizeof job->hash_prefix, "%s%s", r->base, PATH_ACCOUNT_HASH);
+}
+
 void wfe_challenge(struct req *r, const char *arg)
 {
 	struct server *srv = r->srv;
@@ -100,25 +125,8 @@ void wfe_challenge(struct req *r, const char *arg)
 	if (store_challenge_start(srv->store, a.id, c->id, &started, &p) < 0)
 		goto fail;
 	if (started) {
-		struct va_job job = {0};
-		memcpy(job.authz_id, a.id, sizeof job.authz_id);
-		memcpy(job.chal_id, c->id, sizeof job.chal_id);
-		snprintf(job.type, sizeof job.type, "%s", c->type);
-		job.ident = a.ident;
-		job.wildcard = a.wildcard;
-		memcpy(job.token, c->token, sizeof job.token);
-		snprintf(job.key_authz, sizeof job.key_authz, "%s.%s", c->token, post.acct.thumbprints[0]);
-		memcpy(job.account_id, post.acct.id, sizeof job.account_id);
-		char *url = wfe_account_url(r, post.acct.id);
-		snprintf(job.account_url, sizeof job.account_url, "%s", url);
-		free(url);
-		job.account_deactivated = post.acct.status != ST_VALID;
-		memcpy(job.thumbprints, post.acct.thumbprints, sizeof job.thumbprints);
-		job.nthumbprints = post.acct.nthumbprints;
-		if (srv->cfg->account_hash_prefix[0])
-			snprintf(job.hash_prefix, sizeof job.hash_prefix, "%s", srv->cfg->account_hash_prefix);
-		else
-			snprintf(job.hash_prefix, sizeof job.hash_prefix, "%s%s", r->base, PATH_ACCOUNT_HASH);
+		struct va_job job;
+		wfe_va_job(r, &post.acct, &a, c, &job);
 		if (va_submit(srv->va, &job) < 0) {
 			store_challenge_abort(srv->store, a.id, c->id);
 			http_add_header(r, "Retry-After", "%d", srv->cfg->retry_after_authz);

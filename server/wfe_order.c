@@ -4,6 +4,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "common/workq.h"
+#include "server/va.h"
 #include "server/wfe.h"
 
 #include <arpa/inet.h>
@@ -228,6 +229,58 @@ static void reply_order(struct req *r, int status, const struct order *o)
 	http_reply_json(r, status, wfe_order_json(r, o));
 }
 
+/* Reply to newOrder with the order as it is now (after any JIT checks). */
+static void new_order_reply(struct req *r)
+{
+	struct order o = {0};
+	struct problem p;
+	if (store_order_get(r->srv->store, r->cont_id, &o) == 0) {
+		reply_order(r, 201, &o);
+	} else {
+		problem_set(&p, PROB_SERVER_INTERNAL, 500, "order vanished");
+		wfe_fail(r, &p);
+	}
+	order_clear(&o);
+}
+
+static void jit_done(void *ctx)
+{
+	struct req *r = ctx;
+	if (atomic_fetch_sub(&r->pending, 1) == 1)
+		http_resume(r);
+}
+
+/* dnsPersist.jit (draft §4.4): check each new authz's dns-persist-01 record on the VA pool while
+ * this request is suspended (no request thread waits on DNS). Returns true when the reply will
+ * come from the resumed request. */
+static bool jit_start(struct req *r, const struct account *acct, const struct authz *fresh, size_t n)
+{
+	size_t jobs = 0;
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < fresh[i].nchal; k++)
+			jobs += strcmp(fresh[i].chal[k].type, "dns-persist-01") == 0;
+	if (jobs == 0)
+		return false;
+	/* one extra count held here, so no job can resume the request before all are queued */
+	atomic_store(&r->pending, (int)jobs + 1);
+	http_suspend(r, new_order_reply);
+	for (size_t i = 0; i < n; i++) {
+		for (size_t k = 0; k < fresh[i].nchal; k++) {
+			if (strcmp(fresh[i].chal[k].type, "dns-persist-01") != 0)
+				continue;
+			struct va_job job;
+			wfe_va_job(r, acct, &fresh[i], &fresh[i].chal[k], &job);
+			job.jit = true;
+			job.done = jit_done;
+			job.done_ctx = r;
+			if (va_submit(r->srv->va, &job) < 0)
+				jit_done(r); /* queue full: that authz simply stays pending */
+		}
+	}
+	jit_done(r);
+	return true;
+}
+
 void wfe_new_order(struct req *r, const char *arg)
 {
 	struct server *srv = r->srv;
@@ -235,6 +288,7 @@ void wfe_new_order(struct req *r, const char *arg)
 	struct post post;
 	struct problem p;
 	struct order o = {0};
+	struct authz *fresh_authz = NULL;
 	if (wfe_post(r, AUTH_KID, &post, &p) < 0 || wfe_payload_object(&post, false, &p) < 0)
 		goto fail;
 	if (parse_identifiers(r, json_object_get(post.payload, "identifiers"), &o.idents, &o.nidents, &p) < 0)
@@ -279,6 +333,8 @@ void wfe_new_order(struct req *r, const char *arg)
 	}
 
 	o.authz_ids = xcalloc(o.nidents, sizeof *o.authz_ids);
+	fresh_authz = xcalloc(o.nidents, sizeof *fresh_authz);
+	size_t nfresh = 0;
 	struct reuse_ctx rctx = {cfg};
 	for (size_t i = 0; i < o.nidents; i++) {
 		struct authz a = {0};
@@ -301,20 +357,21 @@ void wfe_new_order(struct req *r, const char *arg)
 		}
 		store_authz_add(srv->store, &a);
 		memcpy(o.authz_ids[i], a.id, sizeof a.id);
+		fresh_authz[nfresh++] = a;
 	}
 	snprintf(o.account_id, sizeof o.account_id, "%s", post.acct.id);
 	o.status = ST_PENDING;
 	o.created = now;
 	o.expires = now + ORDER_LIFETIME;
 	store_order_add(srv->store, &o);
-	struct order fresh = {0};
-	if (store_order_get(srv->store, o.id, &fresh) == 0)
-		reply_order(r, 201, &fresh);
-	order_clear(&fresh);
+	memcpy(r->cont_id, o.id, sizeof r->cont_id);
+	if (!cfg->persist_jit || !jit_start(r, &post.acct, fresh_authz, nfresh))
+		new_order_reply(r);
 	goto out;
 fail:
 	wfe_fail(r, &p);
 out:
+	free(fresh_authz);
 	order_clear(&o);
 	post_clear(&post);
 }
