@@ -13,17 +13,26 @@ pkgs=(
   nodejs npm
 )
 
+# The npm ACME client the end-to-end tests drive (installed outside the tests' network namespace).
+node_deps() {
+  if [ -f test/node/package-lock.json ] && [ ! -d test/node/node_modules ]; then
+    echo "install-deps: npm ci in test/node"
+    npm ci --prefix test/node --no-audit --no-fund --loglevel=error >/dev/null
+  fi
+}
+cd "$(dirname "$0")/.."
+
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+[ ${#missing[@]} -eq 0 ] && { node_deps; exit 0; }
 
 # Node.js may come from outside Debian on some machines: keep the one that is there.
 if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
   keep=(); for p in "${missing[@]}"; do case "$p" in nodejs|npm) ;; *) keep+=("$p");; esac; done
   missing=("${keep[@]}")
-  [ ${#missing[@]} -eq 0 ] && exit 0
+  [ ${#missing[@]} -eq 0 ] && { node_deps; exit 0; }
 fi
 
 echo "install-deps: installing ${missing[*]}"
@@ -33,3 +42,4 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # Debian starts knot.service on install where systemd runs; the tests run their own knotd.
+node_deps
