@@ -1,59 +1,80 @@
 #!/usr/bin/env bash
 # cobble's test runner: every unit binary and every end-to-end script, for each build directory
-# given (e.g. `build build-asan`). Results are TAP lines ("ok - …" / "not ok - …"); an end-to-end
-# script runs inside a private network namespace (unshare -n, lo up) so nothing leaves the machine.
+# given (e.g. `build build-asan`), COBBLE_TEST_JOBS at a time (default: the number of cores).
+# Results are TAP lines ("ok - …" / "not ok - …"); an end-to-end script runs inside a private
+# network namespace (unshare -n, lo up) so nothing leaves the machine.
 # The last line is the summary: "N passed, N failed".
 set -u
 cd "$(dirname "$0")/.."
 builds=("$@")
 [ ${#builds[@]} -eq 0 ] && builds=(build)
+jobs=${COBBLE_TEST_JOBS:-$(nproc)}
+logdir=$(mktemp -d /tmp/cobble-test.XXXXXX)
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:exitcode=86"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+
+# run_one NAME BUILD KIND PATH: run one suite, leave its log and exit status in $logdir.
+run_one() {
+	local name=$1 b=$2 kind=$3 path=$4 log rc
+	log="$logdir/$(echo "$name" | tr / _)"
+	export COBBLE_BUILD="$b" COBBLE_BIN="$PWD/$b/cobble"
+	if [ "$kind" = unit ]; then
+		CMOCKA_MESSAGE_OUTPUT=TAP "$path" >"$log.log" 2>&1
+	elif [ "${COBBLE_NO_NETNS:-0}" = 1 ]; then
+		timeout 600 bash "$path" >"$log.log" 2>&1
+	else
+		timeout 600 unshare -n bash -c 'ip link set lo up && exec bash "$0"' "$path" >"$log.log" 2>&1
+	fi
+	rc=$?
+	echo "$rc" >"$log.rc"
+}
+
+tasks=()
+for b in "${builds[@]}"; do
+	for t in "$b"/test/test_*; do
+		[ -x "$t" ] && tasks+=("$b/unit/$(basename "$t")|$b|unit|$t")
+	done
+	for t in test/e2e/*.sh; do
+		[ -f "$t" ] && tasks+=("$b/e2e/$(basename "$t" .sh)|$b|e2e|$t")
+	done
+done
+
+running=0
+for task in "${tasks[@]}"; do
+	IFS='|' read -r name b kind path <<<"$task"
+	run_one "$name" "$b" "$kind" "$path" &
+	running=$((running + 1))
+	if [ "$running" -ge "$jobs" ]; then
+		wait -n
+		running=$((running - 1))
+	fi
+done
+wait
+
 passed=0 failed=0 skipped=0
 failures=()
-logdir=$(mktemp -d /tmp/cobble-test.XXXXXX)
-
-count() { # $1 label, $2 log file, $3 exit status
-	local p f
-	p=$(grep -cE '^ok ' "$2" || true)
-	f=$(grep -cE '^not ok ' "$2" || true)
-	local s
-	s=$(grep -cE '^ok .*# SKIP' "$2" || true)
+for task in "${tasks[@]}"; do
+	IFS='|' read -r name _ _ _ <<<"$task"
+	log="$logdir/$(echo "$name" | tr / _)"
+	rc=$(cat "$log.rc" 2>/dev/null || echo 1)
+	p=$(grep -cE '^ok ' "$log.log" || true)
+	f=$(grep -cE '^not ok ' "$log.log" || true)
+	s=$(grep -cE '^ok .*# SKIP' "$log.log" || true)
 	p=$((p - s))
-	if [ "$3" -ne 0 ] && [ "$3" -ne 77 ] && [ "$f" -eq 0 ]; then
+	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] && [ "$f" -eq 0 ]; then
 		f=1
-		echo "not ok - $1 exited with status $3" >>"$2"
+		echo "not ok - $name exited with status $rc" >>"$log.log"
 	fi
 	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
 	if [ "$f" -gt 0 ]; then
-		failures+=("$1")
-		echo "FAIL $1 ($p passed, $f failed) — log:"
-		sed 's/^/    /' "$2" | tail -n 60
+		failures+=("$name")
+		echo "FAIL $name ($p passed, $f failed) — log:"
+		sed 's/^/    /' "$log.log" | tail -n 60
+	elif [ "$s" -gt 0 ]; then
+		echo "PASS $name ($p passed, $s skipped)"
 	else
-		if [ "$s" -gt 0 ]; then echo "PASS $1 ($p passed, $s skipped)"; else echo "PASS $1 ($p passed)"; fi
+		echo "PASS $name ($p passed)"
 	fi
-}
-
-for b in "${builds[@]}"; do
-	export COBBLE_BUILD="$b" COBBLE_BIN="$PWD/$b/cobble"
-	export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:exitcode=86"
-	export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
-	for t in "$b"/test/test_*; do
-		[ -x "$t" ] || continue
-		name="$b/unit/$(basename "$t")"
-		log="$logdir/$(echo "$name" | tr / _).log"
-		CMOCKA_MESSAGE_OUTPUT=TAP "$t" >"$log" 2>&1
-		count "$name" "$log" $?
-	done
-	for t in test/e2e/*.sh; do
-		[ -f "$t" ] || continue
-		name="$b/e2e/$(basename "$t" .sh)"
-		log="$logdir/$(echo "$name" | tr / _).log"
-		if [ "${COBBLE_NO_NETNS:-0}" = 1 ]; then
-			timeout 600 bash "$t" >"$log" 2>&1
-		else
-			timeout 600 unshare -n bash -c 'ip link set lo up && exec bash "$0"' "$t" >"$log" 2>&1
-		fi
-		count "$name" "$log" $?
-	done
 done
 
 if [ ${#failures[@]} -gt 0 ]; then
@@ -61,5 +82,9 @@ if [ ${#failures[@]} -gt 0 ]; then
 else
 	rm -rf "$logdir"
 fi
-if [ "$skipped" -gt 0 ]; then echo "$passed passed, $failed failed, $skipped skipped"; else echo "$passed passed, $failed failed"; fi
+if [ "$skipped" -gt 0 ]; then
+	echo "$passed passed, $failed failed, $skipped skipped"
+else
+	echo "$passed passed, $failed failed"
+fi
 [ "$failed" -eq 0 ]
