@@ -46,14 +46,9 @@ static void sb_printf(struct sbuf *b, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	char *s = NULL;
-	int n = vasprintf(&s, fmt, ap);
+	char *s = xvasprintf(fmt, ap);
 	va_end(ap);
-	if (n < 0) {
-		fputs("cobble: out of memory\n", stderr);
-		abort();
-	}
-	sb_putn(b, s, (size_t)n);
+	sb_puts(b, s);
 	free(s);
 }
 
@@ -258,13 +253,8 @@ static void syntax_fail(struct rec *r, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	char *s = NULL;
-	int n = vasprintf(&s, fmt, ap);
+	char *s = xvasprintf(fmt, ap);
 	va_end(ap);
-	if (n < 0) {
-		fputs("cobble: out of memory\n", stderr);
-		abort();
-	}
 	if (r->syntax.len)
 		sb_puts(&r->syntax, ", ");
 	sb_puts(&r->syntax, s);

@@ -57,6 +57,20 @@ static void reply_account(struct req *r, int status, const struct account *a)
 	http_reply_json(r, status, wfe_account_json(r, a));
 }
 
+/* Reply with the account as it is in the store now (after a change). */
+static void reply_current_account(struct req *r, const char *id)
+{
+	struct account a = {0};
+	if (store_account_get(r->srv->store, id, &a) == 0) {
+		reply_account(r, 200, &a);
+	} else {
+		struct problem p;
+		problem_set(&p, PROB_SERVER_INTERNAL, 500, "account %s vanished during the change", id);
+		wfe_fail(r, &p);
+	}
+	account_clear(&a);
+}
+
 void wfe_new_account(struct req *r, const char *arg)
 {
 	struct server *srv = r->srv;
@@ -207,11 +221,8 @@ void wfe_account(struct req *r, const char *arg)
 			goto fail;
 		store_account_update(srv->store, id, contacts, deactivate);
 		free(contacts);
-		account_clear(&post.acct);
-		if (store_account_get(srv->store, id, &post.acct) < 0) {
-			problem_set(&p, PROB_SERVER_INTERNAL, 500, "account vanished during update");
-			goto fail;
-		}
+		reply_current_account(r, id);
+		goto out;
 	}
 	reply_account(r, 200, &post.acct);
 	goto out;
@@ -297,12 +308,7 @@ void wfe_key_change(struct req *r, const char *arg)
 		problem_set(&p, PROB_MALFORMED, 409, "the account key changed meanwhile; retry with the current key");
 		goto fail;
 	}
-	account_clear(&post.acct);
-	if (store_account_get(srv->store, r->account, &post.acct) < 0) {
-		problem_set(&p, PROB_SERVER_INTERNAL, 500, "account vanished during key change");
-		goto fail;
-	}
-	reply_account(r, 200, &post.acct);
+	reply_current_account(r, post.acct.id);
 	goto out;
 fail:
 	wfe_fail(r, &p);

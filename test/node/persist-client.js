@@ -1,0 +1,224 @@
+#!/usr/bin/env node
+/* persist-client: a small ACME driver (acme-client v5, low-level API) for cobble's
+ * dns-persist-01 end-to-end tests (test/e2e/persist.sh). It never publishes DNS records: the
+ * test script does that with Knot; this only talks ACME and prints one JSON object.
+ *
+ *   persist-client.js account   --directory URL --account-key FILE
+ *   persist-client.js keychange --directory URL --account-key FILE --new-account-key FILE
+ *   persist-client.js hash      --prefix URL --domain D|'*' (--thumbprint TP | --account-key FILE)
+ *                               --account-url URL
+ *   persist-client.js order     --directory URL --account-key FILE (--identifiers a,b | --order-url URL)
+ *                               [--no-challenge] [--no-finalize] [--cert-out FILE] [--expect OUTCOME]
+ *
+ * A missing --account-key file is created (ECDSA P-256). `order` creates the order (or loads
+ * --order-url), POSTs the dns-persist-01 challenge of every pending authorization (unless
+ * --no-challenge), waits, and when the order is ready finalizes it (unless --no-finalize) and
+ * writes the PEM chain to --cert-out. It prints
+ *   {accountUrl, thumbprint, order: {url, created: {status}, status, error}, authorizations:
+ *    [{url, identifier, wildcard, statusAtCreation, status, expires, challenge, error}],
+ *    challengePosts, outcome: valid|invalid|pending|ready, error, certificate}
+ * and exits 0 when outcome equals --expect (default: valid), 1 when not, 2 on a usage or
+ * transport error. TLS: trust cobble's CA bundle with NODE_EXTRA_CA_CERTS (never disabled). */
+'use strict';
+
+const fs = require('fs');
+const crypto = require('crypto');
+const acme = require('acme-client');
+
+/* cobble answers at once; poll fast and give up early instead of acme-client's 5-30 s backoff */
+const BACKOFF = { backoffAttempts: 40, backoffMin: 100, backoffMax: 500 };
+acme.axios.defaults.acmeSettings.retryMaxAttempts = 1;
+acme.axios.defaults.acmeSettings.retryDefaultDelay = 1;
+
+function parseArgs(argv) {
+    const out = { _: [] };
+    for (let i = 0; i < argv.length; i++) {
+        const a = argv[i];
+        if (!a.startsWith('--')) { out._.push(a); continue; }
+        const key = a.slice(2);
+        if (['no-challenge', 'no-finalize'].includes(key)) { out[key] = true; continue; }
+        if (i + 1 >= argv.length) throw usage(`${a} needs a value`);
+        out[key] = argv[++i];
+    }
+    return out;
+}
+
+function usage(msg) {
+    const e = new Error(msg);
+    e.usage = true;
+    return e;
+}
+
+function need(args, key) {
+    if (!args[key]) throw usage(`--${key} is required`);
+    return args[key];
+}
+
+async function loadKey(file) {
+    if (!fs.existsSync(file)) {
+        const key = await acme.crypto.createPrivateEcdsaKey('P-256');
+        fs.writeFileSync(file, key, { mode: 0o600 });
+    }
+    return fs.readFileSync(file);
+}
+
+/* RFC 7638 JWK thumbprint, computed here (not by acme-client) from the PEM key. */
+function thumbprint(pem) {
+    const jwk = crypto.createPublicKey(pem).export({ format: 'jwk' });
+    let members;
+    if (jwk.kty === 'EC') members = { crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y };
+    else if (jwk.kty === 'RSA') members = { e: jwk.e, kty: jwk.kty, n: jwk.n };
+    else if (jwk.kty === 'OKP') members = { crv: jwk.crv, kty: jwk.kty, x: jwk.x };
+    else throw new Error(`unsupported key type ${jwk.kty}`);
+    return crypto.createHash('sha256').update(JSON.stringify(members)).digest('base64url');
+}
+
+/* spec dns-persist-01 §3 (draft 02): prefix + "sha-256/" + b64url(SHA-256(len(d) || d || tp || url)) */
+function hashedAccountUri(prefix, d, tp, url) {
+    const db = Buffer.from(d, 'utf8');
+    if (db.length > 255) throw usage('--domain is longer than 255 octets');
+    const h = crypto.createHash('sha256')
+        .update(Buffer.concat([Buffer.from([db.length]), db, Buffer.from(tp, 'utf8'), Buffer.from(url, 'utf8')]))
+        .digest('base64url');
+    return `${prefix}sha-256/${h}`;
+}
+
+async function newClient(args) {
+    const accountKey = await loadKey(need(args, 'account-key'));
+    const client = new acme.Client({ directoryUrl: need(args, 'directory'), accountKey, ...BACKOFF });
+    await client.createAccount({ termsOfServiceAgreed: true });
+    return { client, accountKey };
+}
+
+/* The problem document of an error thrown by acme-client, when there is one. */
+function problemOf(e) {
+    const d = e && e.response && e.response.data;
+    if (d && typeof d === 'object' && d.type) return d;
+    return { message: String(e && e.message ? e.message : e) };
+}
+
+async function cmdAccount(args) {
+    const { client, accountKey } = await newClient(args);
+    return { out: { accountUrl: client.getAccountUrl(), thumbprint: thumbprint(accountKey) }, ok: true };
+}
+
+async function cmdKeychange(args) {
+    const { client, accountKey } = await newClient(args);
+    const newKey = await loadKey(need(args, 'new-account-key'));
+    const out = { accountUrl: client.getAccountUrl(), oldThumbprint: thumbprint(accountKey), newThumbprint: thumbprint(newKey) };
+    try {
+        await client.updateAccountKey(newKey);
+        out.status = 'changed';
+    }
+    catch (e) {
+        out.status = 'failed';
+        out.error = problemOf(e);
+    }
+    return { out, ok: out.status === 'changed' };
+}
+
+async function cmdHash(args) {
+    let tp = args.thumbprint;
+    if (!tp) tp = thumbprint(fs.readFileSync(need(args, 'account-key')));
+    const uri = hashedAccountUri(need(args, 'prefix'), need(args, 'domain'), tp, need(args, 'account-url'));
+    return { out: { accounturi: uri, thumbprint: tp }, ok: true };
+}
+
+async function cmdOrder(args) {
+    const { client, accountKey } = await newClient(args);
+    const out = { accountUrl: client.getAccountUrl(), thumbprint: thumbprint(accountKey), challengePosts: 0 };
+    let order;
+    if (args['order-url']) {
+        order = await client.getOrder({ url: args['order-url'] });
+    }
+    else {
+        const names = need(args, 'identifiers').split(',').filter(Boolean);
+        order = await client.createOrder({ identifiers: names.map((value) => ({ type: 'dns', value })) });
+    }
+    out.order = { url: order.url, created: { status: order.status }, status: order.status };
+
+    const authzs = await client.getAuthorizations(order);
+    out.authorizations = authzs.map((a) => ({
+        url: a.url,
+        identifier: a.identifier.value,
+        wildcard: !!a.wildcard,
+        statusAtCreation: a.status,
+        status: a.status,
+        expires: a.expires,
+        challenge: (a.challenges || []).find((c) => c.type === 'dns-persist-01') || null,
+    }));
+
+    if (!args['no-challenge']) {
+        await Promise.all(authzs.map(async (a, i) => {
+            const rep = out.authorizations[i];
+            if (a.status !== 'pending') return;
+            const chal = rep.challenge;
+            if (!chal) {
+                rep.error = { message: 'no dns-persist-01 challenge offered' };
+                return;
+            }
+            out.challengePosts++;
+            await client.completeChallenge(chal);
+            try {
+                await client.waitForValidStatus({ url: a.url });
+            }
+            catch (e) { /* the authorization is read again below, with its error */ }
+        }));
+        const after = await client.getAuthorizations(order);
+        after.forEach((a, i) => {
+            const rep = out.authorizations[i];
+            rep.status = a.status;
+            rep.expires = a.expires;
+            const chal = (a.challenges || []).find((c) => c.type === 'dns-persist-01');
+            if (chal) rep.challenge = chal;
+            if (chal && chal.error) rep.error = chal.error;
+        });
+    }
+
+    order = await client.getOrder(order);
+    out.order.status = order.status;
+    if (order.error) out.order.error = order.error;
+    const failed = out.authorizations.find((a) => a.error);
+    if (failed) out.error = failed.error;
+
+    if (order.status === 'ready' && !args['no-finalize']) {
+        const names = order.identifiers.map((i) => i.value);
+        const certKey = await acme.crypto.createPrivateEcdsaKey('P-256');
+        const [, csr] = await acme.crypto.createCsr({ altNames: names }, certKey);
+        try {
+            order = await client.finalizeOrder(order, csr);
+            order = await client.waitForValidStatus(order);
+            const chain = await client.getCertificate(order);
+            if (args['cert-out']) {
+                fs.writeFileSync(args['cert-out'], chain);
+                out.certificate = args['cert-out'];
+            }
+        }
+        catch (e) {
+            out.error = problemOf(e);
+        }
+        order = await client.getOrder(order);
+        out.order.status = order.status;
+        if (order.error) out.order.error = order.error;
+    }
+    out.outcome = order.status;
+    if (order.status === 'processing') out.outcome = 'pending';
+    const want = args.expect || 'valid';
+    return { out, ok: out.outcome === want };
+}
+
+async function main() {
+    const args = parseArgs(process.argv.slice(2));
+    const cmds = { account: cmdAccount, keychange: cmdKeychange, hash: cmdHash, order: cmdOrder };
+    const cmd = cmds[args._[0]];
+    if (!cmd) throw usage(`unknown command ${args._[0] || '(none)'}; one of: ${Object.keys(cmds).join(', ')}`);
+    const { out, ok } = await cmd(args);
+    process.stdout.write(`${JSON.stringify(out)}\n`);
+    return ok ? 0 : 1;
+}
+
+main().then((rc) => { process.exitCode = rc; }, (e) => {
+    process.stdout.write(`${JSON.stringify({ fatal: e.usage ? e.message : problemOf(e) })}\n`);
+    if (!e.usage) process.stderr.write(`${e.stack || e}\n`);
+    process.exitCode = 2;
+});
