@@ -723,3 +723,30 @@ out:
 	out->detail = d.p ? d.p : xstrdup("");
 	return 0;
 }
+
+/* RFC 1035 §5.1 character-strings: quoted, '"' and '\' escaped, other bytes outside printable
+ * ASCII as \DDD, split into strings of at most 255 octets. Returns a new string. */
+char *persist_zone_txt(const unsigned char *s, size_t n)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return xstrdup("\"\"");
+	size_t i = 0;
+	do {
+		size_t end = n - i > 255 ? i + 255 : n;
+		fputs(i ? " \"" : "\"", f);
+		for (; i < end; i++) {
+			if (s[i] == '"' || s[i] == '\\')
+				fprintf(f, "\\%c", s[i]);
+			else if (s[i] >= 0x20 && s[i] < 0x7f)
+				fputc(s[i], f);
+			else
+				fprintf(f, "\\%03u", s[i]);
+		}
+		fputc('"', f);
+	} while (i < n);
+	fclose(f);
+	return buf;
+}

@@ -77,4 +77,8 @@ char *persist_hash_uri(const char *prefix, const char *d, const char *thumbprint
 char *persist_record_text(const char *issuer, const char *accounturi, bool wildcard,
                           uint64_t persist_until);
 
+/* RDATA as RFC 1035 §5.1 zone-file character-strings: quoted, '"' and '\\' escaped, bytes
+ * outside printable ASCII as \DDD, split into strings of at most 255 octets. New string. */
+char *persist_zone_txt(const unsigned char *s, size_t n);
+
 #endif

@@ -8,4 +8,7 @@ int cmd_check_record(int argc, char **argv);
 /* `cobble dig`: one lookup through common/dns, printed as JSON (server/cmd_dig.c). */
 int cmd_dig(int argc, char **argv);
 
+/* `cobble record`: the TXT record to publish for an account and a name (server/cmd_record.c). */
+int cmd_record(int argc, char **argv);
+
 #endif

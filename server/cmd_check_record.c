@@ -237,33 +237,6 @@ static int run_vectors(const char *path)
 
 /* --- live mode ------------------------------------------------------------------------ */
 
-/* RFC 1035 §5.1 character-strings: quoted, '"' and '\' escaped, other bytes outside printable
- * ASCII as \DDD, split into strings of at most 255 octets. Returns a new string. */
-static char *zone_txt(const unsigned char *s, size_t n)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	if (!f)
-		return xstrdup("\"\"");
-	size_t i = 0;
-	do {
-		size_t end = n - i > 255 ? i + 255 : n;
-		fputs(i ? " \"" : "\"", f);
-		for (; i < end; i++) {
-			if (s[i] == '"' || s[i] == '\\')
-				fprintf(f, "\\%c", s[i]);
-			else if (s[i] >= 0x20 && s[i] < 0x7f)
-				fputc(s[i], f);
-			else
-				fprintf(f, "\\%03u", s[i]);
-		}
-		fputc('"', f);
-	} while (i < n);
-	fclose(f);
-	return buf;
-}
-
 struct live {
 	const char *identifier, *account_url, *hash_prefix;
 	const char *issuers[MAX_LIST], *resolvers[MAX_LIST], *tps[MAX_LIST];
@@ -359,7 +332,7 @@ static int run_live(struct live *L)
 			for (size_t k = 0; k < t->nstrs; k++, at++) {
 				strs[at].data = t->strs[k].data;
 				strs[at].len = t->strs[k].len;
-				char *q = zone_txt(t->strs[k].data, t->strs[k].len);
+				char *q = persist_zone_txt(t->strs[k].data, t->strs[k].len);
 				if (zf)
 					fprintf(zf, "%s%s", k ? " " : "", q);
 				free(q);
@@ -406,7 +379,7 @@ static int run_live(struct live *L)
 		}
 		rdata = persist_record_text(issuers[0], acct ? acct : "", wildcard, 0);
 	}
-	char *zone = rdata ? zone_txt((const unsigned char *)rdata, strlen(rdata)) : NULL;
+	char *zone = rdata ? persist_zone_txt((const unsigned char *)rdata, strlen(rdata)) : NULL;
 
 	if (L->json) {
 		json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s?,s:s,s:O}", "identifier", ident, "name", name, "resolver",

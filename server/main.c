@@ -26,6 +26,7 @@ static void usage(FILE *f)
 	      "              [-listen HOST:PORT] [-management HOST:PORT] [-ca-bundle-out FILE]\n"
 	      "              [-log-format text|json] [-log-level debug|info|warn|error]\n"
 	      "       cobble check-record ...   explain whether a dns-persist-01 record validates\n"
+	      "       cobble record ...         print the dns-persist-01 TXT record to publish\n"
 	      "       cobble dig TYPE NAME ...  one DNS lookup as the validator makes it\n"
 	      "With no arguments cobble starts on its embedded default: ACME on https://localhost:14000/dir,\n"
 	      "management on https://localhost:15000/, a TLS certificate made at start-up.\n",
@@ -290,6 +291,8 @@ int main(int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "check-record") == 0)
 		return cmd_check_record(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "record") == 0)
+		return cmd_record(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "dig") == 0)
 		return cmd_dig(argc - 1, argv + 1);
 	return run_server(argc, argv);

@@ -693,11 +693,6 @@ static void test_find_valid_asks_accept_and_prefers_newest(void **state)
 	validate(s, old_id, true);
 	add_authz(s, acct, "a.example.com", false, ST_PENDING, now + HOUR, 1, new_id);
 	validate(s, new_id, true);
-	struct authz a = {0};
-	assert_int_equal(store_authz_get(s, new_id, &a), 0);
-	a.validated_at += 0; /* both may share a second: make the order explicit below */
-	authz_clear(&a);
-
 	struct identifier id = {"dns", "a.example.com"};
 	struct accept_ctx no = {0, false}, yes = {0, true};
 	assert_int_equal(store_authz_find_valid(s, acct, &id, false, now, accept_cb, &no, out), -1);
@@ -914,6 +909,13 @@ static void test_begin_finalize_refuses_when_an_authz_expired_after_ready(void *
 	add_order(s, acct, (const char(*)[STORE_ID_LEN + 1])az, 1, now + HOUR, oid);
 	assert_int_equal(order_status(s, oid, NULL), ST_READY);
 	sleep(2);
+	/* §7.1.6: an order whose authorization expired is invalid, also when read */
+	struct order r = {0};
+	enum status seen = order_status(s, oid, &r);
+	order_clear(&r);
+	if (seen != ST_INVALID)
+		fail_msg("a ready order whose authorization expired reads as %s, want invalid",
+		         status_name(seen));
 	assert_int_equal(store_order_begin_finalize(s, oid, &p), -1);
 	assert_string_equal(p.type, PROB_ORDER_NOT_READY);
 	assert_int_equal(p.status, 403);
@@ -921,6 +923,31 @@ static void test_begin_finalize_refuses_when_an_authz_expired_after_ready(void *
 	assert_int_equal(order_status(s, oid, &o), ST_INVALID);
 	assert_non_null(o.error.type);
 	order_clear(&o);
+}
+
+/* RFC 8555 §7.1.6: "The order also moves to the invalid state if ... one of its authorizations
+ * enters a final state other than valid" — also after the order became ready. */
+static void test_ready_order_invalid_when_an_authz_is_deactivated(void **state)
+{
+	struct store *s = *state;
+	char acct[STORE_ID_LEN + 1], az[2][STORE_ID_LEN + 1], oid[STORE_ID_LEN + 1];
+	time_t now = time(NULL);
+	struct problem p = {0};
+	add_account(s, 1, acct);
+	add_authz(s, acct, "n0.example.com", false, ST_VALID, now + HOUR, 1, az[0]);
+	add_authz(s, acct, "n1.example.com", false, ST_VALID, now + HOUR, 1, az[1]);
+	add_order(s, acct, (const char(*)[STORE_ID_LEN + 1])az, 2, now + HOUR, oid);
+	assert_int_equal(order_status(s, oid, NULL), ST_READY);
+	assert_int_equal(store_authz_deactivate(s, az[1], &p), 0);
+	struct order o = {0};
+	enum status st = order_status(s, oid, &o);
+	if (st != ST_INVALID)
+		fail_msg("a ready order whose authorization was deactivated reads as %s, want invalid",
+		         status_name(st));
+	assert_non_null(o.error.type);
+	order_clear(&o);
+	assert_int_equal(store_order_begin_finalize(s, oid, &p), -1);
+	assert_string_equal(p.type, PROB_ORDER_NOT_READY);
 }
 
 /* RFC 8555 §7.1.2.1: the orders list, newest first, in pages. */
@@ -1121,6 +1148,7 @@ int main(void)
 	    T(test_begin_finalize_only_from_ready),
 	    T(test_order_finish_invalid_keeps_the_problem),
 	    T(test_begin_finalize_refuses_when_an_authz_expired_after_ready),
+	    T(test_ready_order_invalid_when_an_authz_is_deactivated),
 	    T(test_orders_list_pages_newest_first),
 	    T(test_serial_normalisation),
 	    T(test_cert_add_get_and_by_serial),
