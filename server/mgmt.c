@@ -1,8 +1,10 @@
 /* mgmt: the management listener's resources, as Pebble's: roots, intermediates and their keys
  * (with rel="alternate" links), and certificate status by serial. */
 #include "common/util.h"
+#include "server/events.h"
 #include "server/wfe.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -75,16 +77,102 @@ static void cert_status(struct req *r, const char *serial)
 	http_reply_json(r, 200, o);
 }
 
+static void html_escape(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '<': fputs("&lt;", f); break;
+		case '>': fputs("&gt;", f); break;
+		case '&': fputs("&amp;", f); break;
+		case '"': fputs("&quot;", f); break;
+		default: fputc(*s, f);
+		}
+	}
+}
+
+static void events_table(FILE *f, const char *title, const char *kind, const char *kind2)
+{
+	struct event *ev = xcalloc(EVENTS_MAX, sizeof *ev);
+	size_t n = events_recent(NULL, ev, EVENTS_MAX), shown = 0;
+	fprintf(f, "<h2>%s</h2>\n<table>\n<tr><th>time (UTC)</th><th>what</th><th>account</th>"
+	           "<th>verdict</th><th>details</th></tr>\n", title);
+	for (size_t i = 0; i < n && shown < 50; i++) {
+		if (strcmp(ev[i].kind, kind) != 0 && (!kind2 || strcmp(ev[i].kind, kind2) != 0))
+			continue;
+		char when[32];
+		util_time_fmt(ev[i].when, when, sizeof when);
+		fprintf(f, "<tr class=\"%s\"><td>%s</td><td>", ev[i].verdict, when);
+		html_escape(f, ev[i].subject);
+		fputs("</td><td>", f);
+		html_escape(f, ev[i].account);
+		fputs("</td><td>", f);
+		html_escape(f, ev[i].verdict);
+		fputs("</td><td>", f);
+		html_escape(f, ev[i].reason);
+		fputs("</td></tr>\n", f);
+		shown++;
+	}
+	if (shown == 0)
+		fputs("<tr><td colspan=\"5\">none yet</td></tr>\n", f);
+	fputs("</table>\n", f);
+	free(ev);
+}
+
+/* The status page: plain HTML, no scripts. */
 static void index_page(struct req *r)
 {
+	const struct config *c = r->srv->cfg;
 	size_t accounts, orders, authzs, certs;
 	store_counts(r->srv->store, &accounts, &orders, &authzs, &certs);
-	char *body = xasprintf("cobble management interface\n\n"
-	                       "GET /roots/N, /root-keys/N, /intermediates/N, /intermediate-keys/N (N from 0 to %d)\n"
-	                       "GET /cert-status-by-serial/HEX\n\n"
-	                       "accounts %zu, orders %zu, authorizations %zu, certificates %zu\n",
-	                       ca_nroots(r->srv->ca) - 1, accounts, orders, authzs, certs);
-	http_reply_raw(r, 200, "text/plain; charset=utf-8", body, strlen(body));
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f) {
+		not_found(r, "out of memory");
+		return;
+	}
+	fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>cobble status</title>\n"
+	      "<style>body{font-family:sans-serif;margin:2em;color:#222}table{border-collapse:collapse;"
+	      "width:100%;margin-bottom:2em}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;"
+	      "vertical-align:top;font-size:90%}th{background:#eee}tr.valid td:nth-child(4),"
+	      "tr.issued td:nth-child(4){color:#075e07;font-weight:bold}tr.invalid td:nth-child(4),"
+	      "tr.failed td:nth-child(4){color:#a30000;font-weight:bold}code{background:#f4f4f4}</style>"
+	      "</head><body>\n<h1>cobble: ACME test CA</h1>\n<p>Nothing this CA issues is trusted anywhere. "
+	      "All state is in memory and is lost when cobble stops.</p>\n<h2>Identity</h2>\n<ul>\n",
+	      f);
+	fputs("<li>ACME listener: <code>", f);
+	html_escape(f, c->base_url[0] ? c->base_url : c->listen_address);
+	fputs("</code> (directory at <code>/dir</code>)</li>\n", f);
+	fprintf(f, "<li>dns-persist-01: draft -%s; issuer domain names:",
+	        c->persist_draft == PERSIST_DRAFT_01 ? "01" : "02");
+	for (size_t i = 0; i < c->nissuer_names; i++) {
+		fputs(" <code>", f);
+		html_escape(f, c->issuer_names[i]);
+		fputs("</code>", f);
+	}
+	fprintf(f, "; reuse %s (at most %d days), JIT %s, subdomains %s, strict %s</li>\n",
+	        c->persist_reuse ? "on" : "off", c->persist_reuse_days, c->persist_jit ? "on" : "off",
+	        c->persist_subdomains ? "on" : "off", c->persist_strict ? "on" : "off");
+	fputs("<li>DNS for validation: <code>", f);
+	html_escape(f, c->nresolvers ? c->resolvers[0] : "/etc/resolv.conf");
+	fprintf(f, "</code>, DNSSEC <code>%s</code></li>\n", c->dnssec);
+	fprintf(f, "<li>Knobs: always-valid %s, nonce rejection %d%%, authz reuse %d%%, chain length %d</li>\n",
+	        c->va_always_valid ? "<b>on</b>" : "off", c->nonce_reject_percent, c->authz_reuse_percent,
+	        c->ca.chain_length);
+	fprintf(f, "<li>%zu accounts, %zu orders, %zu authorizations, %zu certificates</li>\n</ul>\n",
+	        accounts, orders, authzs, certs);
+	fputs("<h2>Roots and intermediates</h2>\n<ul>\n", f);
+	for (int i = 0; i < ca_nroots(r->srv->ca); i++)
+		fprintf(f, "<li>hierarchy %d: <a href=\"/roots/%d\">root</a>, <a href=\"/intermediates/%d\">"
+		           "intermediate</a> (<a href=\"/root-keys/%d\">root key</a>, <a "
+		           "href=\"/intermediate-keys/%d\">intermediate key</a>)</li>\n",
+		        i, i, i, i, i);
+	fputs("</ul>\n<p>Certificate status: <code>/cert-status-by-serial/&lt;hex&gt;</code></p>\n", f);
+	events_table(f, "Recent validations", "validation", NULL);
+	events_table(f, "Recent orders and certificates", "order", "certificate");
+	fputs("</body></html>\n", f);
+	fclose(f);
+	http_reply_raw(r, 200, "text/html; charset=utf-8", buf, len);
 }
 
 void mgmt_route(struct req *r, const char *path)

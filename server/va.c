@@ -4,6 +4,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "common/workq.h"
+#include "server/events.h"
 
 #include <jansson.h>
 #include <libpsl.h>
@@ -60,8 +61,13 @@ static void run_jit(struct va_worker *w, struct va_job *job)
 			o.expires_cap = res.persist_until > (uint64_t)INT64_MAX ? 0 : (time_t)res.persist_until;
 		store_challenge_finish(w->srv->store, job->authz_id, job->chal_id, &o);
 	}
-	log_info("jit dns-persist-01 %s%s account=%s -> %s", job->wildcard ? "*." : "", job->ident.value,
-	         job->account_id, res.ok ? "valid" : "pending (no matching record yet)");
+	char subject[300];
+	snprintf(subject, sizeof subject, "jit dns-persist-01 %s%s", job->wildcard ? "*." : "", job->ident.value);
+	log_info("validation %s account=%s -> %s%s%s", subject, job->account_id,
+	         res.ok ? "valid" : "pending (authz left for a challenge)", res.ok ? "" : ": ",
+	         res.ok ? "" : res.error.detail);
+	events_add("validation", subject, job->account_id, res.ok ? "valid" : "pending", "%s",
+	           res.ok ? "record matched at newOrder" : res.error.detail);
 	free(res.validation_record);
 	if (job->done)
 		job->done(job->done_ctx);
@@ -112,9 +118,14 @@ static void run_job(void *state, void *arg)
 	    strcmp(job->type, "dns-persist-01") == 0)
 		o.expires_cap = res.persist_until > (uint64_t)INT64_MAX ? 0 : (time_t)res.persist_until;
 	store_challenge_finish(w->srv->store, job->authz_id, job->chal_id, &o);
-	log_info("validation %s %s%s account=%s -> %s%s%s (%.0f ms)", job->type, job->wildcard ? "*." : "",
-	         job->ident.value, job->account_id, res.ok ? "valid" : "invalid", res.ok ? "" : ": ",
-	         res.ok ? "" : res.error.detail, (util_now_mono() - t0) * 1000.0);
+	/* one line per validation: method, identifier, what was looked at, verdict, reason */
+	char subject[300];
+	snprintf(subject, sizeof subject, "%s %s%s", job->type, job->wildcard ? "*." : "", job->ident.value);
+	log_info("validation %s account=%s looked-at=%s -> %s%s%s (%.0f ms)", subject, job->account_id,
+	         res.validation_record ? res.validation_record : "[]", res.ok ? "valid" : "invalid",
+	         res.ok ? "" : ": ", res.ok ? "" : res.error.detail, (util_now_mono() - t0) * 1000.0);
+	events_add("validation", subject, job->account_id, res.ok ? "valid" : "invalid", "%s",
+	           res.ok ? (res.validation_record ? res.validation_record : "") : res.error.detail);
 	free(res.validation_record);
 	free(job);
 }

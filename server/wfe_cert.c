@@ -2,6 +2,7 @@
  * revokeCert (§7.6), by the issuing account or by the certificate's own key. */
 #include "common/b64.h"
 #include "common/util.h"
+#include "server/events.h"
 #include "server/wfe.h"
 
 #include <stdlib.h>
@@ -117,6 +118,8 @@ void wfe_revoke(struct req *r, const char *arg)
 	}
 	if (store_cert_revoke(srv->store, serial, reason, &p) < 0)
 		goto fail;
+	events_add("revocation", serial, c.account_id, "revoked", "reason %d, requested %s", reason,
+	           post.have_acct ? "by the issuing account" : "with the certificate's key");
 	http_reply_raw(r, 200, NULL, NULL, 0);
 	goto out;
 fail:

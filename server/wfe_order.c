@@ -4,6 +4,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "common/workq.h"
+#include "server/events.h"
 #include "server/va.h"
 #include "server/wfe.h"
 
@@ -365,6 +366,10 @@ void wfe_new_order(struct req *r, const char *arg)
 	o.expires = now + ORDER_LIFETIME;
 	store_order_add(srv->store, &o);
 	memcpy(r->cont_id, o.id, sizeof r->cont_id);
+	char names[300] = "";
+	for (size_t i = 0; i < o.nidents && strlen(names) < sizeof names - 2; i++)
+		snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? ", " : "", o.idents[i].value);
+	events_add("order", names, o.account_id, "created", "order %s", o.id);
 	if (!cfg->persist_jit || !jit_start(r, &post.acct, fresh_authz, nfresh))
 		new_order_reply(r);
 	goto out;
@@ -435,6 +440,7 @@ static void issue(void *state, void *arg)
 		struct problem p;
 		problem_set(&p, PROB_SERVER_INTERNAL, 500, "signing the certificate failed; see the server log");
 		store_order_finish(srv->store, job->order_id, NULL, &p);
+		events_add("certificate", job->order_id, job->account_id, "failed", "%s", p.detail);
 	} else {
 		struct cert c = {0};
 		snprintf(c.serial, sizeof c.serial, "%s", out.serial);
@@ -449,6 +455,8 @@ static void issue(void *state, void *arg)
 		store_order_finish(srv->store, job->order_id, c.id, NULL);
 		log_info("issued certificate serial=%s order=%s account=%s names=%zu", c.serial, job->order_id,
 		         job->account_id, job->nidents);
+		events_add("certificate", job->idents[0].value, job->account_id, "issued", "serial %s, order %s",
+		           c.serial, job->order_id);
 	}
 	ca_issued_clear(&out);
 	free(dns);
