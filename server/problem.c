@@ -6,21 +6,36 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Length of the valid UTF-8 sequence at p (RFC 3629: no overlongs, no surrogates, at most
+ * U+10FFFF), or 0 when the byte there does not start one. */
+static int utf8_len(const unsigned char *p)
+{
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		return (p[1] & 0xc0) == 0x80 ? 2 : 0;
+	if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		unsigned lo = p[0] == 0xe0 ? 0xa0 : 0x80, hi = p[0] == 0xed ? 0x9f : 0xbf;
+		return p[1] >= lo && p[1] <= hi && (p[2] & 0xc0) == 0x80 ? 3 : 0;
+	}
+	if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		unsigned lo = p[0] == 0xf0 ? 0x90 : 0x80, hi = p[0] == 0xf4 ? 0x8f : 0xbf;
+		return p[1] >= lo && p[1] <= hi && (p[2] & 0xc0) == 0x80 && (p[3] & 0xc0) == 0x80 ? 4 : 0;
+	}
+	return 0;
+}
+
 /* Details quote client input and may be cut mid-character: keep them valid UTF-8 (jansson
  * refuses anything else), replacing each stray byte with '?'. */
 static void utf8_fix(char *s)
 {
 	unsigned char *p = (unsigned char *)s;
 	while (*p) {
-		int n = *p < 0x80 ? 1 : (*p >> 5) == 6 ? 2 : (*p >> 4) == 14 ? 3 : (*p >> 3) == 30 ? 4 : 0;
-		bool ok = n > 0;
-		for (int i = 1; ok && i < n; i++)
-			ok = (p[i] & 0xc0) == 0x80;
-		if (!ok) {
+		int n = utf8_len(p);
+		if (n == 0)
 			*p++ = '?';
-			continue;
-		}
-		p += n;
+		else
+			p += n;
 	}
 }
 
@@ -72,6 +87,7 @@ void problem_prefix(struct problem *p, const char *prefix)
 	memmove(p->detail + n, p->detail, have);
 	memcpy(p->detail, prefix, n);
 	p->detail[n + have] = '\0';
+	utf8_fix(p->detail);
 }
 
 int problem_default_status(const char *type)
@@ -92,8 +108,12 @@ int problem_default_status(const char *type)
 
 json_t *problem_to_json(const struct problem *p)
 {
-	json_t *o = json_pack("{s:s++, s:s, s:i}", "type", "urn:ietf:params:acme:error:", p->type, "detail",
-	                      p->detail, "status", p->status);
+	/* whoever filled the detail, what goes on the wire is valid UTF-8 */
+	char detail[PROBLEM_DETAIL_MAX];
+	snprintf(detail, sizeof detail, "%s", p->detail);
+	utf8_fix(detail);
+	json_t *o = json_pack("{s:s+, s:s, s:i}", "type", "urn:ietf:params:acme:error:", p->type, "detail",
+	                      detail, "status", p->status);
 	if (o && strcmp(p->type, PROB_BAD_SIGNATURE_ALGORITHM) == 0) /* RFC 8555 §6.2 */
 		json_object_set_new(o, "algorithms",
 		                    json_pack("[sssss]", "RS256", "ES256", "ES384", "ES512", "EdDSA"));
@@ -102,11 +122,15 @@ json_t *problem_to_json(const struct problem *p)
 	json_t *subs = json_array();
 	for (int i = 0; i < p->nsub; i++) {
 		const struct subproblem *s = &p->sub[i];
-		json_t *so = json_pack("{s:s++, s:s}", "type", "urn:ietf:params:acme:error:", s->type, "detail",
-		                       s->detail);
+		char sub[sizeof s->detail], val[sizeof s->id_value];
+		snprintf(sub, sizeof sub, "%s", s->detail);
+		snprintf(val, sizeof val, "%s", s->id_value);
+		utf8_fix(sub);
+		utf8_fix(val);
+		json_t *so = json_pack("{s:s+, s:s}", "type", "urn:ietf:params:acme:error:", s->type, "detail", sub);
 		if (s->id_type[0])
 			json_object_set_new(so, "identifier",
-			                    json_pack("{s:s, s:s}", "type", s->id_type, "value", s->id_value));
+			                    json_pack("{s:s, s:s}", "type", s->id_type, "value", val));
 		json_array_append_new(subs, so);
 	}
 	json_object_set_new(o, "subproblems", subs);

@@ -99,11 +99,14 @@ static void run_job(void *state, void *arg)
 		va_dns_persist(w, job, &res);
 	} else if (strcmp(job->type, "dns-persist-01") == 0) {
 		problem_set(&res.error, PROB_SERVER_INTERNAL, 500, "the validator has no DNS resolver; see the server log");
+	} else if (strcmp(job->type, "http-01") == 0) {
+		va_http01(w, job, &res);
+	} else if (strcmp(job->type, "dns-01") == 0) {
+		va_dns01(w, job, &res);
+	} else if (strcmp(job->type, "tls-alpn-01") == 0) {
+		va_tlsalpn01(w, job, &res);
 	} else {
-		problem_set(&res.error, PROB_SERVER_INTERNAL, 500,
-		            "this build of cobble does not validate %s yet; start it with "
-		            "COBBLE_VA_ALWAYS_VALID=1 to test a client without validation",
-		            job->type);
+		problem_set(&res.error, PROB_SERVER_INTERNAL, 500, "this build of cobble does not validate %s", job->type);
 	}
 	struct validation_outcome o = {
 	    .ok = res.ok,

@@ -62,5 +62,8 @@ int va_submit(struct va *va, const struct va_job *job);
 
 /* Methods (server/va_<method>.c). Each fills res and never blocks past its own timeouts. */
 void va_dns_persist(struct va_worker *w, const struct va_job *job, struct va_result *res);
+void va_http01(struct va_worker *w, const struct va_job *job, struct va_result *res);    /* RFC 8555 §8.3 */
+void va_dns01(struct va_worker *w, const struct va_job *job, struct va_result *res);     /* RFC 8555 §8.4 */
+void va_tlsalpn01(struct va_worker *w, const struct va_job *job, struct va_result *res); /* RFC 8737 */
 
 #endif
