@@ -532,9 +532,16 @@ static void order_refresh(struct store *s, struct order *o, time_t now)
 		all_valid = false;
 		if (st != ST_PENDING) {
 			o->status = ST_INVALID;
+			/* carry the failed challenge's reason, so the order alone says what to fix */
+			const struct challenge *failed = NULL;
+			for (size_t k = 0; a && k < a->nchal; k++)
+				if (a->chal[k].status == ST_INVALID && a->chal[k].error.detail)
+					failed = &a->chal[k];
 			struct problem p;
-			problem_set(&p, PROB_UNAUTHORIZED, 403, "authorization for %s is %s",
-			            o->idents[i].value, status_name(st));
+			problem_set(&p, failed ? failed->error.type : PROB_UNAUTHORIZED, 403,
+			            "authorization for %s is %s%s%s%s%s", o->idents[i].value, status_name(st),
+			            failed ? ": " : "", failed ? failed->type : "", failed ? " failed: " : "",
+			            failed ? failed->error.detail : "");
 			stored_problem_set(&o->error, &p);
 			return;
 		}

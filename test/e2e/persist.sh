@@ -25,7 +25,7 @@ P=urn:ietf:params:acme:error:
 cobble_up() {
 	stop_cobble
 	local cfg=$T/cfg-$1.json
-	echo "${2:-{\}}" >"$cfg"
+	if [ $# -ge 2 ]; then printf '%s\n' "$2"; else echo '{}'; fi >"$cfg"
 	start_cobble COBBLE_VA_NOSLEEP=1 COBBLE_WFE_NONCEREJECT=0 -- \
 		-dnsserver "127.0.0.1:$KNOT_PORT" -config "$cfg" || return 1
 	mgmt /roots/0 >"$T/root.pem" && grep -q 'BEGIN CERTIFICATE' "$T/root.pem"
@@ -68,12 +68,15 @@ verify_chain() {
 	local d=$T/split
 	rm -rf "$d"; mkdir -p "$d"
 	[ -s "$pem" ] || { echo "no certificate chain at $pem"; return 1; }
-	awk -v d="$d" '/-----BEGIN CERTIFICATE-----/ {n++} n {print > (d "/" n ".pem")}' "$pem"
-	[ -s "$d/1.pem" ] && [ -s "$d/2.pem" ] || { echo "$pem holds no leaf and intermediate"; return 1; }
-	cat $(ls "$d"/*.pem | grep -v '/1\.pem$' | sort -V) >"$d/chain"
-	openssl verify -CAfile "$T/root.pem" -untrusted "$d/chain" "$d/1.pem" 2>&1 || return 1
+	# the first certificate is the leaf, the rest the chain the CA sent with it
+	awk -v d="$d" '/-----BEGIN CERTIFICATE-----/ {n++} n == 1 {print > (d "/leaf.pem")}
+		n > 1 {print > (d "/chain.pem")}' "$pem"
+	if [ ! -s "$d/leaf.pem" ] || [ ! -s "$d/chain.pem" ]; then
+		echo "$pem holds no leaf and intermediate"; return 1
+	fi
+	openssl verify -CAfile "$T/root.pem" -untrusted "$d/chain.pem" "$d/leaf.pem" 2>&1 || return 1
 	local got want
-	got=$(openssl x509 -in "$d/1.pem" -noout -ext subjectAltName | tail -n +2 | tr -d ' ' | tr ',' '\n' |
+	got=$(openssl x509 -in "$d/leaf.pem" -noout -ext subjectAltName | tail -n +2 | tr -d ' ' | tr ',' '\n' |
 		sed 's/^DNS://' | sort)
 	want=$(printf '%s\n' "$@" | sort)
 	[ "$got" = "$want" ] || { echo "leaf names: $got; wanted: $want"; return 1; }

@@ -185,9 +185,10 @@ async function cmdOrder(args) {
         const names = order.identifiers.map((i) => i.value);
         const certKey = await acme.crypto.createPrivateEcdsaKey('P-256');
         const [, csr] = await acme.crypto.createCsr({ altNames: names }, certKey);
+        const { url } = order;
         try {
             order = await client.finalizeOrder(order, csr);
-            order = await client.waitForValidStatus(order);
+            order = { ...await client.waitForValidStatus({ url }), url };
             const chain = await client.getCertificate(order);
             if (args['cert-out']) {
                 fs.writeFileSync(args['cert-out'], chain);
@@ -197,7 +198,7 @@ async function cmdOrder(args) {
         catch (e) {
             out.error = problemOf(e);
         }
-        order = await client.getOrder(order);
+        order = await client.getOrder({ url });
         out.order.status = order.status;
         if (order.error) out.order.error = order.error;
     }
