@@ -31,8 +31,9 @@ struct route {
 /* RFC 8555 §7.1: the directory and newNonce are plain GETs; everything else is POST
  * (POST-as-GET for reads, §6.3). */
 static const struct route acme_routes[] = {
-    {PATH_DIRECTORY, false, M_GET | M_HEAD, wfe_directory},
-    {PATH_NEW_NONCE, false, M_GET | M_HEAD, wfe_new_nonce},
+    /* §6.3: POST-as-GET must be allowed for these two as well */
+    {PATH_DIRECTORY, false, M_GET | M_HEAD | M_POST, wfe_directory},
+    {PATH_NEW_NONCE, false, M_GET | M_HEAD | M_POST, wfe_new_nonce},
     {PATH_NEW_ACCOUNT, false, M_POST, wfe_new_account},
     {PATH_ACCOUNT, true, M_POST, wfe_account},
     {PATH_KEY_CHANGE, false, M_POST, wfe_key_change},
@@ -306,6 +307,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	*con_cls = NULL;
 }
 
+/* microhttpd's last complaint, to explain a failed start */
+static char mhd_last_error[256];
+
 static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
@@ -314,6 +318,7 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	size_t n = strlen(buf);
 	while (n && buf[n - 1] == '\n')
 		buf[--n] = '\0';
+	snprintf(mhd_last_error, sizeof mhd_last_error, "%s", buf);
 	log_msg(LOG_DEBUG, NULL, "microhttpd: %s", buf);
 }
 
@@ -369,8 +374,8 @@ static struct MHD_Daemon *start_one(const char *addr, void *tag, const char *cer
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
 	if (!d)
-		snprintf(err, errlen,
-		         "cannot listen on %s (is the address in use, or the port privileged?)", addr);
+		snprintf(err, errlen, "cannot listen on %s: %s", addr,
+		         mhd_last_error[0] ? mhd_last_error : "is the address in use, or the port privileged?");
 	return d;
 }
 

@@ -521,7 +521,8 @@ static void order_refresh(struct store *s, struct order *o, time_t now)
 		stored_problem_set(&o->error, &p);
 		return;
 	}
-	if (o->status != ST_PENDING)
+	/* a ready order whose authorization is deactivated or expires is invalid too (§7.1.6) */
+	if (o->status != ST_PENDING && o->status != ST_READY)
 		return;
 	bool all_valid = true;
 	for (size_t i = 0; i < o->nidents; i++) {

@@ -88,6 +88,12 @@ void wfe_new_account(struct req *r, const char *arg)
 	/* §7.3.1: an existing account for this key is returned, not recreated */
 	if (store_account_by_thumbprint(srv->store, tp, &acct) == 0) {
 		snprintf(r->account, sizeof r->account, "%s", acct.id);
+		if (acct.status != ST_VALID) { /* §7.3.6: a deactivated account answers nothing */
+			problem_set(&p, PROB_UNAUTHORIZED, 401,
+			            "the account for this key (%s%s%s) is %s; create a new account with a new key",
+			            r->base, PATH_ACCOUNT, acct.id, status_name(acct.status));
+			goto fail;
+		}
 		reply_account(r, 200, &acct);
 		goto out;
 	}

@@ -61,6 +61,28 @@ out:
 	post_clear(&post);
 }
 
+/* Does acct hold a valid authorization for every name of the certificate (§7.6)? A wildcard
+ * name is covered by a wildcard authorization or one for its base name. */
+static bool authorized_for_all(struct req *r, const struct account *acct, const struct cert *c)
+{
+	struct order o = {0};
+	if (store_order_get(r->srv->store, c->order_id, &o) < 0)
+		return false;
+	time_t now = time(NULL);
+	bool all = o.nidents > 0;
+	for (size_t i = 0; all && i < o.nidents; i++) {
+		struct identifier id = o.idents[i];
+		bool wildcard = util_has_prefix(id.value, "*.");
+		if (wildcard)
+			memmove(id.value, id.value + 2, strlen(id.value + 2) + 1);
+		char found[STORE_ID_LEN + 1];
+		all = store_authz_find_valid(r->srv->store, acct->id, &id, wildcard, now, NULL, NULL, found) == 0 ||
+		      (wildcard && store_authz_find_valid(r->srv->store, acct->id, &id, false, now, NULL, NULL, found) == 0);
+	}
+	order_clear(&o);
+	return all;
+}
+
 void wfe_revoke(struct req *r, const char *arg)
 {
 	struct server *srv = r->srv;
@@ -102,12 +124,14 @@ void wfe_revoke(struct req *r, const char *arg)
 		            cert_key ? "" : ": ", cert_key ? "" : err);
 		goto fail;
 	}
-	/* §7.6: the issuing account, or a request signed by the certificate's own key */
+	/* §7.6: the issuing account, an account authorized for every name, or a request signed by
+	 * the certificate's own key */
 	if (post.have_acct) {
-		if (strcmp(c.account_id, post.acct.id) != 0) {
+		if (strcmp(c.account_id, post.acct.id) != 0 && !authorized_for_all(r, &post.acct, &c)) {
 			problem_set(&p, PROB_UNAUTHORIZED, 403,
-			            "account %s did not issue certificate %s; revoke it with the issuing account or "
-			            "sign with the certificate's own key (jwk)",
+			            "account %s did not issue certificate %s and holds no valid authorization for "
+			            "all of its names; revoke it with the issuing account, an account authorized "
+			            "for every name, or sign with the certificate's own key (jwk)",
 			            post.acct.id, serial);
 			goto fail;
 		}

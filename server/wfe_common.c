@@ -125,6 +125,14 @@ int wfe_post(struct req *r, enum post_auth auth, struct post *out, struct proble
 		            "Replay-Nonce header of the last response");
 		goto out;
 	}
+	if (out->jws.nonce[strspn(out->jws.nonce, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	                                           "0123456789-_")] != '\0' ||
+	    !out->jws.nonce[0]) {
+		problem_set(p, PROB_MALFORMED, 400,
+		            "the \"nonce\" header is not base64url (RFC 8555 §6.5.2); use the Replay-Nonce "
+		            "value exactly as received");
+		goto out;
+	}
 	if (!nonce_redeem(srv->nonces, out->jws.nonce)) {
 		problem_set(p, PROB_BAD_NONCE, 400,
 		            "nonce \"%.64s\" is not valid here: it was used already, is too old, or was not "

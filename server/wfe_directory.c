@@ -3,8 +3,27 @@
 
 #include <string.h>
 
+/* §6.3: a POST to the directory or newNonce must be a valid POST-as-GET. */
+static bool post_as_get_ok(struct req *r)
+{
+	if (strcmp(r->method, "POST") != 0)
+		return true;
+	struct post post;
+	struct problem p;
+	int rc = wfe_post(r, AUTH_EITHER, &post, &p);
+	if (rc == 0 && !post.jws.post_as_get)
+		rc = problem_set(&p, PROB_MALFORMED, 400, "a POST here must be POST-as-GET (empty payload)");
+	if (rc == 0)
+		post_clear(&post);
+	else
+		wfe_fail(r, &p);
+	return rc == 0;
+}
+
 void wfe_directory(struct req *r, const char *arg)
 {
+	if (!post_as_get_ok(r))
+		return;
 	const struct config *c = r->srv->cfg;
 	json_t *d = json_object();
 	json_object_set_new(d, "newNonce", json_string_take(wfe_url(r, PATH_NEW_NONCE)));
@@ -41,6 +60,8 @@ void wfe_directory(struct req *r, const char *arg)
 /* §7.2: HEAD answers 200, GET 204; the nonce itself is added by the reply path. */
 void wfe_new_nonce(struct req *r, const char *arg)
 {
+	if (!post_as_get_ok(r))
+		return;
 	http_add_header(r, "Cache-Control", "no-store");
 	http_reply_raw(r, strcmp(r->method, "HEAD") == 0 ? 200 : 204, NULL, NULL, 0);
 }

@@ -9,6 +9,7 @@
 #include "server/wfe.h"
 
 #include <arpa/inet.h>
+#include <idn2.h>
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,19 @@
 #define MAX_IDENTIFIERS 100
 #define ORDER_LIFETIME (7 * 86400)
 #define MAX_VALIDITY (398L * 86400)
+
+/* §7.1.4: a label starting "xn--" must be a proper A-label: it decodes, and IDNA 2008 encodes
+ * the result back to the same label. */
+static bool alabel_ok(const char *label, size_t n)
+{
+	char *a = xstrndup(label, n), *u = NULL, *back = NULL;
+	bool ok = idn2_to_unicode_8z8z(a, &u, 0) == IDN2_OK &&
+	          idn2_to_ascii_8z(u, &back, IDN2_NONTRANSITIONAL) == IDN2_OK && strcmp(back, a) == 0;
+	free(a);
+	idn2_free(u);
+	idn2_free(back);
+	return ok;
+}
 
 /* RFC 1035/1123 host name syntax, lowercase already; "*." handled by the caller. */
 static bool dns_name_ok(const char *s, const char **why)
@@ -39,6 +53,10 @@ static bool dns_name_ok(const char *s, const char **why)
 			}
 			if (s[i - 1] == '-') {
 				*why = "a label may not end with '-'";
+				return false;
+			}
+			if (label >= 4 && strncmp(s + i - label, "xn--", 4) == 0 && !alabel_ok(s + i - label, label)) {
+				*why = "a label starting with \"xn--\" is not a valid IDNA A-label";
 				return false;
 			}
 			label = 0;
@@ -543,6 +561,16 @@ void wfe_finalize(struct req *r, const char *arg)
 	}
 	if (csr_matches(&o, &csr, &p) < 0)
 		goto fail;
+	/* §11.1: the certificate key must not be the account key */
+	EVP_PKEY *acct_key = jwk_from_string(post.acct.jwk);
+	bool same = acct_key && EVP_PKEY_eq(acct_key, csr.pubkey) == 1;
+	EVP_PKEY_free(acct_key);
+	if (same) {
+		problem_set(&p, PROB_BAD_CSR, 400,
+		            "the CSR's public key is the account key; make a separate key for the "
+		            "certificate (RFC 8555 §11.1)");
+		goto fail;
+	}
 	if (store_order_begin_finalize(srv->store, o.id, &p) < 0)
 		goto fail;
 	struct issue_job *job = xcalloc(1, sizeof *job);

@@ -22,8 +22,13 @@
 static json_t *roundtrip(const struct problem *p)
 {
 	json_t *o = problem_to_json(p);
-	if (!o)
-		fail_msg("problem_to_json returned NULL for type %s detail \"%.80s\"", p->type, p->detail);
+	if (!o) {
+		char shown[256];
+		size_t n = 0;
+		for (const unsigned char *c = (const unsigned char *)p->detail; *c && n + 5 < sizeof shown; c++)
+			n += (size_t)snprintf(shown + n, sizeof shown - n, *c >= 0x20 && *c < 0x7f ? "%c" : "\\x%02x", *c);
+		fail_msg("problem_to_json returned NULL for type %s detail \"%s\"", p->type, shown);
+	}
 	char *s = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	if (!s)
@@ -71,12 +76,11 @@ static void test_set_resets_subproblems(void **state)
 static void test_long_detail_is_truncated(void **state)
 {
 	struct problem p = {0};
-	char *big = malloc(3 * PROBLEM_DETAIL_MAX);
+	static char big[3 * PROBLEM_DETAIL_MAX];
 	memset(big, 'x', 3 * PROBLEM_DETAIL_MAX - 1);
 	big[3 * PROBLEM_DETAIL_MAX - 1] = '\0';
 	problem_set(&p, PROB_MALFORMED, 400, "%s", big);
 	assert_int_equal(strlen(p.detail), PROBLEM_DETAIL_MAX - 1);
-	free(big);
 }
 
 /* RFC 8555 §6.7: the type is the ACME URN; status and detail as set. */
@@ -208,23 +212,21 @@ static void test_prefix(void **state)
 	assert_string_equal(p.detail, "only: ");
 
 	/* a full detail keeps the prefix and loses its end */
-	char *big = malloc(PROBLEM_DETAIL_MAX);
+	static char big[PROBLEM_DETAIL_MAX];
 	memset(big, 'y', PROBLEM_DETAIL_MAX - 1);
 	big[PROBLEM_DETAIL_MAX - 1] = '\0';
 	problem_set(&p, PROB_MALFORMED, 400, "%s", big);
 	problem_prefix(&p, "PREFIX: ");
 	assert_int_equal(strlen(p.detail), PROBLEM_DETAIL_MAX - 1);
 	assert_memory_equal(p.detail, "PREFIX: yyy", 11);
-	free(big);
 
 	/* a prefix longer than the buffer fills it, still terminated */
-	char *huge = malloc(2 * PROBLEM_DETAIL_MAX);
+	static char huge[2 * PROBLEM_DETAIL_MAX];
 	memset(huge, 'p', 2 * PROBLEM_DETAIL_MAX - 1);
 	huge[2 * PROBLEM_DETAIL_MAX - 1] = '\0';
 	problem_set(&p, PROB_MALFORMED, 400, "tail");
 	problem_prefix(&p, huge);
 	assert_int_equal(strlen(p.detail), PROBLEM_DETAIL_MAX - 1);
-	free(huge);
 }
 
 static void test_default_status(void **state)
@@ -293,7 +295,7 @@ static void test_truncation_mid_character_still_gives_json(void **state)
 {
 	struct problem p = {0};
 	/* "x" then 2-byte characters: 2047 bytes fit, so the last character is cut */
-	char *big = malloc(4 * PROBLEM_DETAIL_MAX);
+	static char big[4 * PROBLEM_DETAIL_MAX];
 	size_t n = 0;
 	big[n++] = 'x';
 	while (n + 2 < 4 * PROBLEM_DETAIL_MAX) {
@@ -307,14 +309,13 @@ static void test_truncation_mid_character_still_gives_json(void **state)
 		json_t *o = roundtrip(&p);
 		json_decref(o);
 	}
-	free(big);
 }
 
 static void test_prefix_truncation_mid_character_still_gives_json(void **state)
 {
 	struct problem p = {0};
 	/* a full detail of 2-byte characters; a 3-byte prefix pushes an odd number of bytes out */
-	char *big = malloc(PROBLEM_DETAIL_MAX + 2);
+	static char big[PROBLEM_DETAIL_MAX + 2];
 	size_t n = 0;
 	while (n + 2 < PROBLEM_DETAIL_MAX) {
 		big[n++] = '\xc3';
@@ -333,7 +334,6 @@ static void test_prefix_truncation_mid_character_still_gives_json(void **state)
 	assert_true(valid_utf8(p.detail));
 	o = roundtrip(&p);
 	json_decref(o);
-	free(big);
 }
 
 /* The struct is public: a caller that writes bytes into detail directly still gets a document. */
