@@ -434,6 +434,28 @@ static void fmt_time(int64_t t, char *out, size_t outlen)
 		snprintf(out, outlen, "beyond year 9999");
 }
 
+/* The path of an absolute URL ("https://host:port/path" → "/path"), or NULL. */
+static const char *url_path(const char *u, size_t n, size_t *plen)
+{
+	const char *scheme = memmem(u, n, "://", 3);
+	if (!scheme)
+		return NULL;
+	const char *p = memchr(scheme + 3, '/', n - (size_t)(scheme + 3 - u));
+	if (!p)
+		return NULL;
+	*plen = n - (size_t)(p - u);
+	return p;
+}
+
+/* A common first mistake: the record names the right account under another host name (the
+ * client reached the CA as 127.0.0.1, the record says localhost), so the detail says so. */
+static bool same_path_other_origin(const char *rec, size_t reclen, const char *want)
+{
+	size_t a, b;
+	const char *pa = url_path(rec, reclen, &a), *pb = url_path(want, strlen(want), &b);
+	return pa && pb && a == b && memcmp(pa, pb, a) == 0;
+}
+
 /* Spec §2 step 5 a-c, in that order; the first failure goes to r->why. */
 static void check_record(struct ctx *c, struct rec *r)
 {
@@ -454,6 +476,10 @@ static void check_record(struct ctx *c, struct rec *r)
 			sb_esc(&r->why, r->acct, r->acctlen);
 			sb_puts(&r->why, ", expected ");
 			sb_escs(&r->why, u);
+			if (same_path_other_origin((const char *)r->acct, r->acctlen, u))
+				sb_puts(&r->why, " (the same account path under another scheme, host or port: an "
+				                 "account URL includes the host name the client used to reach the CA, "
+				                 "so publish the URL exactly as the challenge's accounturi shows it)");
 		}
 	} else {
 		/* Spec §3 "02": every key of the account (current first), d = FQDN or "*". */

@@ -84,6 +84,27 @@ static char *default_hash_prefix(const char *account_url)
 	return xasprintf("%.*s/acme/account-hash/", (int)(p - account_url), account_url);
 }
 
+/* s in single quotes for a POSIX shell ('  →  '\'' ). New string. */
+static char *shell_quote(const char *s)
+{
+	size_t n = 2;
+	for (const char *p = s; *p; p++)
+		n += *p == '\'' ? 4 : 1;
+	char *out = xmalloc(n + 1), *o = out;
+	*o++ = '\'';
+	for (const char *p = s; *p; p++) {
+		if (*p == '\'') {
+			memcpy(o, "'\\''", 4);
+			o += 4;
+		} else {
+			*o++ = *p;
+		}
+	}
+	*o++ = '\'';
+	*o = '\0';
+	return out;
+}
+
 static int parse_when(const char *s, uint64_t *out)
 {
 	char *end;
@@ -233,9 +254,13 @@ int cmd_record(int argc, char **argv)
 	printf("Publish this TXT record for %s%s:\n\n", wildcard ? "*." : "", fqdn);
 	printf("  owner: %s.\n  value: %s\n\n", name, rdata);
 	printf("Zone file:\n  %s. %ld IN TXT %s\n\n", name, ttl, txt);
+	/* the TXT data is zone-file syntax ("..." strings): single-quote it for the shell, or the
+	 * shell eats the double quotes and knotc reads everything after ';' as a comment */
+	char *shq = shell_quote(txt);
 	printf("Knot DNS:\n  knotc zone-begin %s && knotc zone-set %s %s. %ld TXT %s && knotc zone-commit %s\n\n",
-	       zone, zone, name, ttl, txt, zone);
-	printf("nsupdate (dynamic update):\n  printf 'update add %s. %ld TXT %s\\nsend\\n' | nsupdate -k KEYFILE\n",
+	       zone, zone, name, ttl, shq, zone);
+	free(shq);
+	printf("nsupdate (dynamic update):\nnsupdate -k KEYFILE <<'EOF'\nupdate add %s. %ld TXT %s\nsend\nEOF\n",
 	       name, ttl, txt);
 	if (draft == PERSIST_DRAFT_01 && ttl > 0)
 		printf("\nUnder draft 01 cobble reuses the validation for at most the record's TTL (%ld s) and "

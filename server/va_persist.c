@@ -96,6 +96,24 @@ static bool is_lookup_failure(enum dns_rcode_class c)
 	return c != DNS_OK && c != DNS_NODATA && c != DNS_NXDOMAIN;
 }
 
+static void hint_wildcard_owner(struct va_worker *w, const struct va_job *job, struct va_result *res,
+                                json_t *records)
+{
+	struct dns_answer wrong = {0};
+	char *name = xasprintf("_validation-persist.*.%s", job->ident.value);
+	if (dns_txt(w->dns, name, &wrong) == 0 && wrong.result == DNS_OK && wrong.ntxt > 0) {
+		json_array_append_new(records, json_pack("{s:s, s:s, s:s, s:s}", "hostname", name, "type", "TXT",
+		                                         "resolver", wrong.resolver, "result", "NOERROR"));
+		size_t n = strlen(res->error.detail);
+		snprintf(res->error.detail + n, sizeof res->error.detail - n,
+		         " -- there is a TXT record at %s, but for the wildcard *.%s the record must stand at "
+		         "_validation-persist.%s (without \"*.\") and carry policy=wildcard",
+		         name, job->ident.value, job->ident.value);
+	}
+	dns_answer_clear(&wrong);
+	free(name);
+}
+
 void va_dns_persist(struct va_worker *w, const struct va_job *job, struct va_result *res)
 {
 	const struct config *cfg = w->srv->cfg;
@@ -139,6 +157,9 @@ void va_dns_persist(struct va_worker *w, const struct va_job *job, struct va_res
 		problem_set(&res->error, malformed ? PROB_MALFORMED : PROB_UNAUTHORIZED, malformed ? 400 : 403,
 		            "%s", pr.detail);
 	}
+	/* a common first mistake: the record of a wildcard published at _validation-persist.*.F */
+	if (!res->ok && job->wildcard && pr.nmatching == 0)
+		hint_wildcard_owner(w, job, res, records);
 out:
 	res->validation_record = json_dumps(records, JSON_COMPACT);
 	json_decref(records);
