@@ -406,6 +406,11 @@ int config_validate(const struct config *c, char *err, size_t errlen)
 		       -1;
 	if (!!c->certificate[0] != !!c->private_key[0])
 		return snprintf(err, errlen, "certificate and privateKey: give both or neither"), -1;
+	if (c->eab_required)
+		return snprintf(err, errlen,
+		                "externalAccountBindingRequired: cobble does not verify external account "
+		                "bindings yet; set it to false"),
+		       -1;
 	if (c->http_port < 1 || c->http_port > 65535 || c->tls_port < 1 || c->tls_port > 65535)
 		return snprintf(err, errlen, "httpPort/tlsPort: expected a port from 1 to 65535"), -1;
 	if (c->retry_after_authz < 0 || c->retry_after_order < 0)

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# End-to-end: configuration as a user meets it. --check-config on good and bad files (each error
+# names the key), Pebble's own config file loading unchanged, a configured TLS certificate and
+# directory meta, the COBBLE_/PEBBLE_ environment knobs, and JSON logs.
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
+
+cc() { "$COBBLE_BIN" --check-config "$@"; }
+
+check "--check-config with no file: the embedded default is valid" cc
+# check_fails NAME WANT-IN-MESSAGE JSON: --check-config exits 1 and names the problem.
+check_fails() {
+	local name=$1 want=$2
+	printf '%s\n' "$3" >"$T/bad.json"
+	local out rc=0
+	out=$(cc -config "$T/bad.json" 2>&1) || rc=$?
+	if [ "$rc" -eq 1 ] && grep -qF -- "$want" <<<"$out"; then ok "$name"; else
+		notok "$name (exit $rc)"; echo "$out" | sed 's/^/    # /'; fi
+}
+check_fails "unknown key is an error that names it" 'unknown key "listenAdress"' '{"listenAdress": "127.0.0.1:1"}'
+check_fails "unknown key inside dnsPersist is named with its section" 'unknown key "dnsPersist.jitt"' '{"dnsPersist": {"jitt": true}}'
+check_fails "a wrong type names the key" 'httpPort: expected an integer' '{"httpPort": "5002"}'
+check_fails "invalid JSON gives file, line and column" "bad.json:2:0: string or '}' expected" '{"httpPort": 5002,'
+check_fails "draft must be 01 or 02" 'dnsPersist.draft: expected "01" or "02"' '{"dnsPersist": {"draft": "03"}}'
+check_fails "issuer names must be canonical" 'is not a lowercase A-label' '{"dnsPersist": {"issuerDomainNames": ["CA.Example."]}}'
+check_fails "reuse is capped at 10 days" 'reuseMaxDays: expected 0 to 10' '{"dnsPersist": {"reuseMaxDays": 11}}'
+check_fails "DNSSEC needs a trust anchor file" 'dns.trustAnchor' '{"dns": {"dnssec": "validate"}}'
+check_fails "unknown challenge type" 'challenges: unknown type "http-02"' '{"challenges": ["http-02"]}'
+check_fails "external account binding is refused until it is verified" 'externalAccountBindingRequired' \
+	'{"externalAccountBindingRequired": true}'
+out=$(COBBLE_WFE_NONCEREJECT=abc "$COBBLE_BIN" --check-config 2>&1); rc=$?
+[ "$rc" -eq 1 ] && grep -q 'COBBLE_WFE_NONCEREJECT' <<<"$out" && ok "a bad environment knob is named" ||
+	{ notok "a bad environment knob is named"; echo "$out" | sed 's/^/    # /'; }
+
+# Pebble's test configuration, as Pebble users have it, with a certificate of their own
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=localhost \
+	-addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout "$T/key.pem" -out "$T/cert.pem" 2>/dev/null
+ACME_PORT=$(free_port) MGMT_PORT=$(free_port)
+cat >"$T/pebble-config.json" <<JSON
+{
+  "pebble": {
+    "listenAddress": "127.0.0.1:$ACME_PORT",
+    "managementListenAddress": "127.0.0.1:$MGMT_PORT",
+    "certificate": "$T/cert.pem",
+    "privateKey": "$T/key.pem",
+    "httpPort": 5002,
+    "tlsPort": 5001,
+    "ocspResponderURL": "",
+    "externalAccountBindingRequired": false,
+    "domainBlocklist": ["blocked-domain.example"],
+    "retryAfter": {"authz": 3, "order": 5},
+    "profiles": {
+      "default": {"description": "The profile you know and love", "validityPeriod": 7776000},
+      "shortlived": {"description": "A short-lived cert profile, without actual enforcement", "validityPeriod": 518400}
+    }
+  }
+}
+JSON
+check "Pebble's configuration file passes --check-config" cc -config "$T/pebble-config.json"
+COBBLE_LOG=$T/cobble.log
+PEBBLE_VA_NOSLEEP=1 "$COBBLE_BIN" -config "$T/pebble-config.json" -log-format json >"$COBBLE_LOG" 2>&1 &
+COBBLE_PID=$!; _pids+=($COBBLE_PID)
+CA_BUNDLE=$T/cert.pem
+if wait_for 20 curl -sf --cacert "$T/cert.pem" "https://localhost:$ACME_PORT/dir"; then
+	ok "cobble serves with the configured certificate (clients trust cert.pem)"
+else
+	notok "cobble serves with the configured certificate"; sed 's/^/    # /' "$COBBLE_LOG"
+fi
+curl -s --cacert "$T/cert.pem" "https://localhost:$ACME_PORT/dir" >"$T/dir.json"
+check "directory meta lists both profiles" jq -e '.meta.profiles | has("default") and has("shortlived")' "$T/dir.json"
+check "directory meta: caaIdentities are the issuer names, EAB not required" \
+	jq -e '.meta.caaIdentities == ["cobble.test"] and .meta.externalAccountRequired == false' "$T/dir.json"
+check "management listener on the configured address" sh -c "curl -sf --cacert $T/cert.pem https://localhost:$MGMT_PORT/roots/0 | grep -q 'BEGIN CERTIFICATE'"
+check "status page is HTML naming the issuer" sh -c "curl -sf --cacert $T/cert.pem https://localhost:$MGMT_PORT/ | grep -q '<code>cobble.test</code>'"
+check "-log-format json: every log line is a JSON object" sh -c "grep -v '^cobble is running\|^  ' '$COBBLE_LOG' | jq -e . >/dev/null"
+check "the request log line names method, path, status and duration" \
+	sh -c "grep '\"msg\"' '$COBBLE_LOG' | jq -r .msg | grep -Eq '^acme GET /dir -> 200 [0-9.]+ms\$'"
