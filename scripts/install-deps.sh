@@ -11,6 +11,7 @@ pkgs=(
   knot knot-dnsutils
   lego certbot python3-acme uacme dehydrated
   nodejs npm
+  chromium fonts-dejavu-core
 )
 
 # The npm ACME client the end-to-end tests drive (installed outside the tests' network namespace).

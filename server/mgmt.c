@@ -159,8 +159,9 @@ static void index_page(struct req *r)
 	fprintf(f, "<li>Knobs: always-valid %s, nonce rejection %d%%, authz reuse %d%%, chain length %d</li>\n",
 	        c->va_always_valid ? "<b>on</b>" : "off", c->nonce_reject_percent, c->authz_reuse_percent,
 	        c->ca.chain_length);
-	fprintf(f, "<li>%zu accounts, %zu orders, %zu authorizations, %zu certificates</li>\n</ul>\n",
-	        accounts, orders, authzs, certs);
+	fprintf(f, "<li>%zu account%s, %zu order%s, %zu authorization%s, %zu certificate%s</li>\n</ul>\n",
+	        accounts, accounts == 1 ? "" : "s", orders, orders == 1 ? "" : "s", authzs,
+	        authzs == 1 ? "" : "s", certs, certs == 1 ? "" : "s");
 	fputs("<h2>Roots and intermediates</h2>\n<ul>\n", f);
 	for (int i = 0; i < ca_nroots(r->srv->ca); i++)
 		fprintf(f, "<li>hierarchy %d: <a href=\"/roots/%d\">root</a>, <a href=\"/intermediates/%d\">"

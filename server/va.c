@@ -40,6 +40,37 @@ static void worker_fini(void *state)
 	free(w);
 }
 
+/* The validation record in words for the status page: "TXT _validation-persist.x via
+ * 127.0.0.1:53", "fetched http://x:5002/.well-known/...". */
+static void describe_record(const char *record, char *out, size_t outlen)
+{
+	json_t *arr = record ? json_loads(record, 0, NULL) : NULL;
+	size_t i, n = 0;
+	json_t *e;
+	out[0] = '\0';
+	json_array_foreach(arr, i, e) {
+		const char *url = json_string_value(json_object_get(e, "url"));
+		const char *host = json_string_value(json_object_get(e, "hostname"));
+		const char *type = json_string_value(json_object_get(e, "type"));
+		const char *via = json_string_value(json_object_get(e, "resolver"));
+		const char *note = json_string_value(json_object_get(e, "note"));
+		const char *port = json_string_value(json_object_get(e, "port"));
+		if (n >= outlen - 1)
+			break;
+		if (url)
+			n += (size_t)snprintf(out + n, outlen - n, "%sfetched %s", i ? "; " : "", url);
+		else if (host && type)
+			n += (size_t)snprintf(out + n, outlen - n, "%slooked up %s %s%s%s", i ? "; " : "", type, host,
+			                      via ? " via " : "", via ? via : "");
+		else if (host)
+			n += (size_t)snprintf(out + n, outlen - n, "%sconnected to %s%s%s", i ? "; " : "", host,
+			                      port ? " port " : "", port ? port : "");
+		else if (note)
+			n += (size_t)snprintf(out + n, outlen - n, "%s%s", i ? "; " : "", note);
+	}
+	json_decref(arr);
+}
+
 /* JIT: a real check (never always-valid, never a pause); only a match changes anything. */
 static void run_jit(struct va_worker *w, struct va_job *job)
 {
@@ -127,8 +158,10 @@ static void run_job(void *state, void *arg)
 	log_info("validation %s account=%s looked-at=%s -> %s%s%s (%.0f ms)", subject, job->account_id,
 	         res.validation_record ? res.validation_record : "[]", res.ok ? "valid" : "invalid",
 	         res.ok ? "" : ": ", res.ok ? "" : res.error.detail, (util_now_mono() - t0) * 1000.0);
+	char looked[600];
+	describe_record(res.validation_record, looked, sizeof looked);
 	events_add("validation", subject, job->account_id, res.ok ? "valid" : "invalid", "%s",
-	           res.ok ? (res.validation_record ? res.validation_record : "") : res.error.detail);
+	           res.ok ? looked : res.error.detail);
 	free(res.validation_record);
 	free(job);
 }
