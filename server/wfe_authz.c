@@ -121,6 +121,16 @@ void wfe_challenge(struct req *r, const char *arg)
 	/* §7.5.1: the client says it is ready with an empty JSON object */
 	if (wfe_payload_object(&post, false, &p) < 0)
 		goto fail;
+	if (srv->cfg->strict && (post.jws.payload_len != 2 || memcmp(post.jws.payload, "{}", 2) != 0)) {
+		problem_set(&p, PROB_MALFORMED, 400,
+		            "the challenge POST body must be exactly {} (RFC 8555 §7.5.1; -strict is on)");
+		goto fail;
+	}
+	if (json_object_get(post.payload, "keyAuthorization")) {
+		problem_set(&p, PROB_MALFORMED, 400,
+		            "do not send \"keyAuthorization\": the server computes it (RFC 8555 §7.5.1); POST {}");
+		goto fail;
+	}
 	bool started;
 	if (store_challenge_start(srv->store, a.id, c->id, &started, &p) < 0)
 		goto fail;

@@ -167,6 +167,15 @@ int wfe_post(struct req *r, enum post_auth auth, struct post *out, struct proble
 			            jerr.text, jerr.column);
 			goto out;
 		}
+		/* -strict (as Pebble): the ACME v1 "resource" field is a client bug */
+		const char *resource = json_string_value(json_object_get(out->payload, "resource"));
+		if (srv->cfg->strict && resource && *resource) {
+			problem_set(p, PROB_MALFORMED, 400,
+			            "the payload has the ACME v1 \"resource\" field (\"%.64s\"); RFC 8555 has no "
+			            "such field (refused because cobble runs with -strict)",
+			            resource);
+			goto out;
+		}
 	}
 	rc = 0;
 out:

@@ -3,7 +3,7 @@
 TAP line per check: exact status codes, Content-Types, problem types, and that bad input gets a
 clear answer and changes nothing (the objects involved are fetched again and compared).
 
-Usage: acme_protocol.py --part main|slow DIRECTORY_URL CA_BUNDLE MANAGEMENT_URL
+Usage: acme_protocol.py --part main|slow|strict DIRECTORY_URL CA_BUNDLE MANAGEMENT_URL
 
   main  the server runs with COBBLE_VA_ALWAYS_VALID=1, COBBLE_WFE_NONCEREJECT=0,
         COBBLE_AUTHZREUSE=0, COBBLE_ALTERNATE_ROOTS=1
@@ -1341,6 +1341,34 @@ def slow(c):
     expect_problem(r, 403, "orderNotReady", "§7.4 finalize of an invalid order: 403 orderNotReady")
 
 
+def sec_keyauth_field(c):
+    """Pebble refuses the legacy keyAuthorization field in any mode; cobble too."""
+    a = c.A
+    o = a.post(a.conn.dir["newOrder"], {"identifiers": idents("keyauth.example.com")}).json()
+    az = a.fetch(o["authorizations"][0])
+    ch = pick_challenge(az)
+    r = a.post(ch["url"], {"keyAuthorization": "x.y"})
+    expect_problem(r, 400, "malformed", "§7.5.1 challenge POST with keyAuthorization: malformed")
+    check("POST {}" in (problem_of(r) or {}).get("detail", ""), "...and the detail says to POST {}", show(r))
+    check(a.fetch(ch["url"])["status"] == "pending", "...and the challenge is still pending")
+
+
+def strict(c):
+    """-strict, as Pebble's: the ACME v1 resource field and a challenge body other than {}."""
+    a = c.A
+    r = a.post(a.conn.dir["newOrder"], {"resource": "new-order", "identifiers": idents("strict.example.com")})
+    expect_problem(r, 400, "malformed", "-strict: a payload with the ACME v1 \"resource\" field is malformed")
+    check('"resource"' in (problem_of(r) or {}).get("detail", ""), "...and the detail names the field", show(r))
+    o = a.post(a.conn.dir["newOrder"], {"identifiers": idents("strict.example.com")}).json()
+    az = a.fetch(o["authorizations"][0])
+    ch = pick_challenge(az)
+    r = a.post(ch["url"], "{ }")
+    expect_problem(r, 400, "malformed", "-strict: a challenge POST body of \"{ }\" (not exactly {}) is malformed")
+    check(a.fetch(ch["url"])["status"] == "pending", "...and the challenge is still pending")
+    r = a.post(ch["url"], "{}")
+    check(r.status_code == 200, "-strict: the challenge POST {} is accepted", show(r))
+
+
 def run(name, fn, c):
     try:
         fn(c)
@@ -1350,7 +1378,7 @@ def run(name, fn, c):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--part", choices=("main", "slow"), default="main")
+    ap.add_argument("--part", choices=("main", "slow", "strict"), default="main")
     ap.add_argument("directory")
     ap.add_argument("ca")
     ap.add_argument("mgmt")
@@ -1362,6 +1390,10 @@ def main():
         c.A, _ = new_account(c.conn)
         run("slow validation", slow, c)
         return 1 if FAILED else 0
+    if args.part == "strict":
+        c.A, _ = new_account(c.conn)
+        run("strict mode", strict, c)
+        return 1 if FAILED else 0
     c.B, _ = new_account(c.conn, contact=["mailto:b@example.com"])  # another account
     c.U, _ = new_account(c.conn)  # an unrelated account: never orders anything
     for name, fn in (("directory", sec_directory), ("newNonce", sec_nonce), ("newAccount", sec_new_account),
@@ -1369,7 +1401,8 @@ def main():
                      ("account", sec_account), ("orders list", sec_orders_list), ("keyChange", sec_key_change),
                      ("newOrder", sec_new_order), ("authorizations", sec_authz), ("issuance", sec_issue),
                      ("notBefore/notAfter", sec_not_before_after), ("revocation", sec_revoke),
-                     ("bad input", bad_inputs), ("account deactivation", sec_deactivate_account),
+                     ("bad input", bad_inputs), ("keyAuthorization field", sec_keyauth_field),
+                     ("account deactivation", sec_deactivate_account),
                      ("concurrency", concurrency)):
         run(name, fn, c)
     return 1 if FAILED else 0

@@ -45,3 +45,11 @@ if start_cobble COBBLE_VA_SLEEPTIME=3 COBBLE_WFE_NONCEREJECT=0 COBBLE_AUTHZREUSE
 else
 	notok "cobble starts for the slow-validation checks"
 fi
+
+if start_cobble COBBLE_VA_ALWAYS_VALID=1 COBBLE_VA_NOSLEEP=1 COBBLE_WFE_NONCEREJECT=0 -- -strict; then
+	ok "cobble starts with -strict"
+	client strict
+	stop_cobble
+else
+	notok "cobble starts with -strict"
+fi
