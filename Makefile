@@ -76,6 +76,11 @@ fuzz: deps
 	  mkdir -p build-fuzz/corpus/$$n; \
 	  build-fuzz/bin/$$n -max_total_time=$(FUZZ_SECONDS) build-fuzz/corpus/$$n test/fuzz/corpus/$$n || exit 1; done
 
+# The Docker setup (docker/), built and run with podman; see scripts/docker-test.sh.
+.PHONY: docker-test
+docker-test:
+	@bash scripts/docker-test.sh
+
 clean:
 	rm -rf build build-asan build-fuzz
 

@@ -32,6 +32,21 @@ void util_random(void *buf, size_t n)
 	}
 }
 
+uint32_t util_random_below(uint32_t n)
+{
+	/* reject the top partial range so that every residue is equally likely */
+	uint32_t limit = UINT32_MAX - UINT32_MAX % n, r;
+	do
+		util_random(&r, sizeof r);
+	while (r >= limit);
+	return r % n;
+}
+
+bool util_chance(int percent)
+{
+	return percent > 0 && (percent >= 100 || util_random_below(100) < (uint32_t)percent);
+}
+
 void util_random_hex(char *out, size_t nbytes)
 {
 	static const char hex[] = "0123456789abcdef";

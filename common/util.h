@@ -10,6 +10,10 @@
 
 /* Fill buf with n bytes from the kernel CSPRNG; aborts if the kernel cannot supply them. */
 void util_random(void *buf, size_t n);
+/* A uniform random number in [0, n) (n > 0), without modulo bias. */
+uint32_t util_random_below(uint32_t n);
+/* true with probability percent/100. */
+bool util_chance(int percent);
 /* Write 2*nbytes lowercase hex characters of randomness plus NUL into out. */
 void util_random_hex(char *out, size_t nbytes);
 /* base64url (no padding) of 32 random bytes: an ACME token (43 characters + NUL). */

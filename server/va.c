@@ -119,9 +119,7 @@ static void run_job(void *state, void *arg)
 	}
 	/* Pebble: a random pause so clients that do not poll correctly are caught */
 	if (cfg->va_sleep_max > 0 && !cfg->va_always_valid) {
-		unsigned short r;
-		util_random(&r, sizeof r);
-		usleep((useconds_t)(r % ((unsigned)cfg->va_sleep_max * 1000 + 1)) * 1000);
+		usleep((useconds_t)util_random_below((uint32_t)cfg->va_sleep_max * 1000 + 1) * 1000);
 	}
 	if (cfg->va_always_valid) {
 		res.ok = true;

@@ -141,9 +141,7 @@ int wfe_post(struct req *r, enum post_auth auth, struct post *out, struct proble
 		goto out;
 	}
 	if (srv->cfg->nonce_reject_percent > 0) {
-		unsigned char roll;
-		util_random(&roll, 1);
-		if (roll % 100 < (unsigned)srv->cfg->nonce_reject_percent) {
+		if (util_chance(srv->cfg->nonce_reject_percent)) {
 			problem_set(p, PROB_BAD_NONCE, 400,
 			            "nonce refused on purpose to test your client's retry (as Pebble does; "
 			            "COBBLE_WFE_NONCEREJECT=%d%%): retry with the Replay-Nonce of this response",

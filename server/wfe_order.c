@@ -214,11 +214,7 @@ static bool accept_reuse(const struct authz *a, time_t now, void *vctx)
 			return now - a->validated_at < (time_t)a->record_ttl; /* TTL 0: never */
 		return !a->has_persist_until || (uint64_t)now <= a->persist_until;
 	}
-	if (cfg->authz_reuse_percent <= 0)
-		return false;
-	unsigned char roll;
-	util_random(&roll, 1);
-	return roll % 100 < (unsigned)cfg->authz_reuse_percent;
+	return util_chance(cfg->authz_reuse_percent);
 }
 
 /* §7.1.3/§8: which challenges an identifier gets. IP identifiers never get a DNS-based one;

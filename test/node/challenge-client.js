@@ -156,7 +156,10 @@ async function main() {
         try { out.accountUrl = client.getAccountUrl(); }
         catch (f) { /* no account */ }
     }
-    if (server) server.close();
+    if (server) {
+        if (server.closeAllConnections) server.closeAllConnections(); /* keep-alive sockets of the validator */
+        server.close();
+    }
     process.stdout.write(`${JSON.stringify(out)}\n`);
     return out.outcome === 'valid' ? 0 : 1;
 }

@@ -7,8 +7,8 @@ here=$(dirname "$0")
 op=${1:-}
 shift
 case $op in
-deploy_challenge) verb=set ;;
-clean_challenge) verb=unset ;;
+deploy_challenge) verb="set" ;;
+clean_challenge) verb="unset" ;;
 invalid_challenge) echo "dehydrated.sh: invalid challenge for $1: $2" >&2; exit 0 ;;
 *) exit 0 ;;
 esac

@@ -21,8 +21,8 @@ port=${KNOT_PORT:?KNOT_PORT is required}
 kc() { knotc -c "$conf" -s "$sock" -t 10 "$@"; }
 
 case $verb in
-set | present) op=zone-set ;;
-unset | cleanup) op=zone-unset ;;
+set | present) op="zone-set" ;;
+unset | cleanup) op="zone-unset" ;;
 *) die "unknown verb $verb (set, unset, present, cleanup)" ;;
 esac
 
