@@ -75,6 +75,7 @@ down() {
 cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM
+	exec 1>&8 2>&9 # a signal may come while a function's output is redirected
 	if [ -n "${RUN_PID:-}" ]; then # a step still running: its timeout leads its process group
 		kill -TERM -- "-$RUN_PID" 2>/dev/null || true
 		sleep 1
@@ -92,6 +93,7 @@ cleanup() {
 	[ "$NFAIL" -eq 0 ] && exit "$rc"
 	exit 1
 }
+exec 8>&1 9>&2
 trap cleanup EXIT
 trap 'exit 143' INT TERM
 

@@ -27,7 +27,7 @@ set -euo pipefail
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
 die() { echo "persist-record: $*" >&2; exit 1; }
 
-zone= replace=0 delete=0
+zone='' replace=0 delete=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--zone) [ $# -ge 2 ] || usage; zone=${2%.}; shift 2 ;;

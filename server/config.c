@@ -2,6 +2,7 @@
 #include "server/config.h"
 #include "common/util.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -60,6 +61,7 @@ void config_clear(struct config *c)
 	free_list(c->challenges, &c->nchallenges);
 	free_list(c->issuer_names, &c->nissuer_names);
 	free_list(c->resolvers, &c->nresolvers);
+	free_list(c->tls_names, &c->ntls_names);
 }
 
 bool config_challenge_enabled(const struct config *c, const char *type)
@@ -96,6 +98,7 @@ static const struct key top_keys[] = {
     STR("privateKey", private_key),
     STR("baseURL", base_url),
     STR("caBundleOut", ca_bundle_out),
+    LIST("tlsNames", tls_names, ntls_names),
     INT("httpPort", http_port),
     INT("tlsPort", tls_port),
     STR("ocspResponderURL", ocsp_responder_url),
@@ -384,6 +387,45 @@ static bool valid_hostport(const char *s)
 	return *end == '\0' && colon[1] != '\0' && port >= 0 && port <= 65535;
 }
 
+/* "1.2.3.4:53", "[::1]:53" or a bare address (port 53). */
+static bool valid_ip_port(const char *s)
+{
+	char host[64];
+	unsigned char buf[16];
+	const char *end;
+	if (s[0] == '[') {
+		end = strchr(s, ']');
+		if (!end || (size_t)(end - s - 1) >= sizeof host)
+			return false;
+		memcpy(host, s + 1, (size_t)(end - s - 1));
+		host[end - s - 1] = '\0';
+		end++;
+		if (*end == '\0')
+			return inet_pton(AF_INET6, host, buf) == 1;
+		return *end == ':' && valid_hostport(s) && inet_pton(AF_INET6, host, buf) == 1;
+	}
+	if (inet_pton(AF_INET6, s, buf) == 1 || inet_pton(AF_INET, s, buf) == 1)
+		return true;
+	end = strrchr(s, ':');
+	if (!end || (size_t)(end - s) >= sizeof host)
+		return false;
+	memcpy(host, s, (size_t)(end - s));
+	host[end - s] = '\0';
+	return valid_hostport(s) && inet_pton(AF_INET, host, buf) == 1;
+}
+
+/* An IP address, or a host name of letters, digits, '-' and '.' (a compose service name). */
+static bool valid_tls_name(const char *s)
+{
+	unsigned char buf[16];
+	if (inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1)
+		return true;
+	size_t n = strlen(s);
+	if (n == 0 || n > 253 || s[0] == '.' || s[0] == '-' || strstr(s, ".."))
+		return false;
+	return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.") == n;
+}
+
 static bool canonical_issuer(const char *s)
 {
 	size_t n = strlen(s);
@@ -449,8 +491,16 @@ int config_validate(const struct config *c, char *err, size_t errlen)
 		                "reuse at 10 days)"),
 		       -1;
 	for (size_t i = 0; i < c->nresolvers; i++)
-		if (!valid_hostport(c->resolvers[i]))
-			return snprintf(err, errlen, "dns.resolvers: \"%s\" is not HOST:PORT", c->resolvers[i]),
+		if (!valid_ip_port(c->resolvers[i]))
+			return snprintf(err, errlen,
+			                "dns.resolvers: \"%s\" is not IP:PORT (an address, not a name: cobble asks "
+			                "no other resolver to find its resolver; IPv6 as [::1]:53)",
+			                c->resolvers[i]),
+			       -1;
+	for (size_t i = 0; i < c->ntls_names; i++)
+		if (!valid_tls_name(c->tls_names[i]))
+			return snprintf(err, errlen, "tlsNames: \"%s\" is not a host name or IP address",
+			                c->tls_names[i]),
 			       -1;
 	if (strcmp(c->dnssec, "off") != 0 && strcmp(c->dnssec, "validate") != 0 &&
 	    strcmp(c->dnssec, "require") != 0)

@@ -25,6 +25,8 @@ struct config {
 	char private_key[512];
 	char ca_bundle_out[512];        /* where the made-up TLS root is written */
 	char base_url[256];             /* fixes every URL handed out; "" = from Host */
+	char *tls_names[CONFIG_MAX_LIST]; /* extra names/IPs on the made-up TLS certificate */
+	size_t ntls_names;
 	/* Pebble's keys */
 	int http_port, tls_port;
 	char ocsp_responder_url[256];

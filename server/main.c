@@ -11,6 +11,7 @@
 #include "server/store.h"
 #include "server/va.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,6 +25,7 @@ static void usage(FILE *f)
 {
 	fputs("usage: cobble [-config FILE] [-dnsserver HOST:PORT] [-strict] [--check-config]\n"
 	      "              [-listen HOST:PORT] [-management HOST:PORT] [-ca-bundle-out FILE]\n"
+	      "              [-tls-name NAME]... (extra names on the made-up TLS certificate)\n"
 	      "              [-log-format text|json] [-log-level debug|info|warn|error]\n"
 	      "       cobble check-record ...   explain whether a dns-persist-01 record validates\n"
 	      "       cobble record ...         print the dns-persist-01 TXT record to publish\n"
@@ -124,6 +126,8 @@ static int run_server(int argc, char **argv)
 	const char *config_file = NULL, *dnsserver = NULL, *listen = NULL, *mgmt = NULL, *bundle = NULL;
 	const char *log_format = NULL, *log_level = NULL;
 	bool check_only = false, strict = false;
+	const char *tls_names[CONFIG_MAX_LIST];
+	size_t ntls = 0;
 	for (int i = 1; i < argc; i++) {
 		const char *v;
 		if ((v = flag_value(argc, argv, &i, "config")))
@@ -136,7 +140,13 @@ static int run_server(int argc, char **argv)
 			mgmt = v;
 		else if ((v = flag_value(argc, argv, &i, "ca-bundle-out")))
 			bundle = v;
-		else if ((v = flag_value(argc, argv, &i, "log-format")))
+		else if ((v = flag_value(argc, argv, &i, "tls-name"))) {
+			if (ntls >= CONFIG_MAX_LIST) {
+				fprintf(stderr, "cobble: at most %d -tls-name flags\n", CONFIG_MAX_LIST);
+				return 2;
+			}
+			tls_names[ntls++] = v;
+		} else if ((v = flag_value(argc, argv, &i, "log-format")))
 			log_format = v;
 		else if ((v = flag_value(argc, argv, &i, "log-level")))
 			log_level = v;
@@ -182,6 +192,8 @@ static int run_server(int argc, char **argv)
 		snprintf(cfg.log_level, sizeof cfg.log_level, "%s", log_level);
 	if (strict)
 		cfg.strict = true;
+	for (size_t i = 0; i < ntls && cfg.ntls_names < CONFIG_MAX_LIST; i++)
+		cfg.tls_names[cfg.ntls_names++] = xstrdup(tls_names[i]);
 	if (config_validate(&cfg, err, sizeof err) < 0)
 		goto config_error;
 	if (check_only) {
@@ -213,9 +225,18 @@ static int run_server(int argc, char **argv)
 			goto out;
 		}
 	} else {
-		static const char *const dns[] = {"localhost"};
-		static const char *const ips[] = {"127.0.0.1", "::1"};
-		if (ca_tls_identity(dns, 1, ips, 2, &cert_pem, &key_pem, &srv.tls_root_pem) < 0) {
+		/* localhost and loopback, plus tlsNames / -tls-name (e.g. a compose service name) */
+		const char *dns[1 + CONFIG_MAX_LIST] = {"localhost"}, *ips[2 + CONFIG_MAX_LIST] = {"127.0.0.1", "::1"};
+		size_t nd = 1, ni = 2;
+		for (size_t i = 0; i < cfg.ntls_names; i++) {
+			unsigned char buf[16];
+			const char *n = cfg.tls_names[i];
+			if (inet_pton(AF_INET, n, buf) == 1 || inet_pton(AF_INET6, n, buf) == 1)
+				ips[ni++] = n;
+			else
+				dns[nd++] = n;
+		}
+		if (ca_tls_identity(dns, nd, ips, ni, &cert_pem, &key_pem, &srv.tls_root_pem) < 0) {
 			fprintf(stderr, "cobble: could not make the TLS certificate\n");
 			goto out;
 		}
