@@ -1,5 +1,7 @@
-/* dns: lookups through getdns in stub mode only, with raw TXT octets, TTLs and DNSSEC status. */
+/* dns: lookups through getdns in stub mode only, with raw TXT octets, TTLs and DNSSEC status
+ * (the trust anchors and the second validation are in dns_dnssec.c). */
 #include "common/dns.h"
+#include "common/dns_internal.h"
 #include "common/util.h"
 
 #include <arpa/inet.h>
@@ -10,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define DNS_DEFAULT_TIMEOUT_MS 5000
 #define DNS_MAX_CNAME_HOPS 8     /* re-queries for CNAME targets an authoritative upstream left out */
@@ -25,28 +26,13 @@ struct dns_upstream {
 	char text[64]; /* "127.0.0.1:5353" or "[::1]:53" */
 };
 
-struct dns {
-	getdns_context *ctx;
-	getdns_dict *ext;
-	struct dns_upstream *ups;
-	size_t nups;
-	enum dns_dnssec dnssec;
-	unsigned timeout_ms;
-	char anchor_file[200];
-	getdns_list *anchors;  /* the DS/DNSKEY trust anchors (NULL when dnssec is off) */
-	char **anchor_names;   /* their distinct owner names, lowercase, no trailing dot */
-	size_t nanchor_names;
-};
-
 /* Called for every RR of the asked type at the final owner: rdata is the wire-format RDATA. */
 typedef int (*dns_rr_fn)(struct dns_answer *ans, uint16_t type, const uint8_t *rd, size_t rdlen,
                          uint32_t ttl);
 
 /* snprintf for human-readable text, where cutting a long name short is the intended outcome
  * (through vsnprintf so that -Wformat-truncation does not flag each call). */
-static void detail_set(char *buf, size_t len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4), noinline));
-static void detail_set(char *buf, size_t len, const char *fmt, ...)
+void dns_detail_set(char *buf, size_t len, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -114,7 +100,7 @@ static int upstream_parse(const char *s, struct dns_upstream *u, char *err, size
 	if (s[0] == '[') {
 		const char *end = strchr(s, ']');
 		if (!end || (end[1] != '\0' && end[1] != ':')) {
-			detail_set(err, errlen, "resolver \"%s\": expected [IPv6]:PORT", s);
+			dns_detail_set(err, errlen, "resolver \"%s\": expected [IPv6]:PORT", s);
 			return -1;
 		}
 		hlen = (size_t)(end - s - 1);
@@ -150,7 +136,7 @@ static int upstream_parse(const char *s, struct dns_upstream *u, char *err, size
 		errno = 0;
 		unsigned long p = strtoul(port, &end, 10);
 		if (*port < '0' || *port > '9' || *end != '\0' || errno || p == 0 || p > 65535) {
-			detail_set(err, errlen, "resolver \"%s\": the port must be 1 to 65535", s);
+			dns_detail_set(err, errlen, "resolver \"%s\": the port must be 1 to 65535", s);
 			return -1;
 		}
 		u->port = (uint16_t)p;
@@ -161,7 +147,7 @@ static int upstream_parse(const char *s, struct dns_upstream *u, char *err, size
 		snprintf(u->text, sizeof u->text, "[%s]:%u", host, u->port);
 	return 0;
 bad_host:
-	detail_set(err, errlen, "resolver \"%s\": not an IP address (HOST:PORT, HOST or [IPv6]:PORT)", s);
+	dns_detail_set(err, errlen, "resolver \"%s\": not an IP address (HOST:PORT, HOST or [IPv6]:PORT)", s);
 	return -1;
 }
 
@@ -173,7 +159,7 @@ static int resolv_conf_read(struct dns *d, char *err, size_t errlen)
 	int rc = -1;
 
 	if (!f) {
-		detail_set(err, errlen, "cannot read %s: %s (give a resolver)", RESOLV_CONF, strerror(errno));
+		dns_detail_set(err, errlen, "cannot read %s: %s (give a resolver)", RESOLV_CONF, strerror(errno));
 		return -1;
 	}
 	while (fgets(line, sizeof line, f)) {
@@ -195,7 +181,7 @@ static int resolv_conf_read(struct dns *d, char *err, size_t errlen)
 		d->ups[d->nups++] = u;
 	}
 	if (d->nups == 0)
-		detail_set(err, errlen, "no usable nameserver line in %s (give a resolver)", RESOLV_CONF);
+		dns_detail_set(err, errlen, "no usable nameserver line in %s (give a resolver)", RESOLV_CONF);
 	else
 		rc = 0;
 	fclose(f);
@@ -231,119 +217,8 @@ static int set_upstreams(struct dns *d, char *err, size_t errlen)
 		rc = 0;
 out:
 	if (rc < 0)
-		detail_set(err, errlen, "getdns refused the resolver list");
+		dns_detail_set(err, errlen, "getdns refused the resolver list");
 	getdns_list_destroy(list);
-	return rc;
-}
-
-/* Lowercase, without the trailing dot, so that names compare as strings. */
-static char *name_canon(const getdns_bindata *wire)
-{
-	char *fqdn = NULL;
-	size_t n;
-
-	if (getdns_convert_dns_name_to_fqdn(wire, &fqdn) != GETDNS_RETURN_GOOD || !fqdn)
-		return NULL;
-	n = strlen(fqdn);
-	if (n > 0 && fqdn[n - 1] == '.')
-		fqdn[n - 1] = '\0';
-	util_lower(fqdn);
-	return fqdn;
-}
-
-static int anchor_names(struct dns *d, getdns_list *anchors)
-{
-	getdns_dict *rr;
-	getdns_bindata *owner;
-
-	for (size_t i = 0; !getdns_list_get_dict(anchors, i, &rr); i++) {
-		char *name;
-		size_t j;
-		if (getdns_dict_get_bindata(rr, "name", &owner) || !(name = name_canon(owner)))
-			return -1;
-		for (j = 0; j < d->nanchor_names && strcmp(d->anchor_names[j], name) != 0; j++)
-			;
-		if (j < d->nanchor_names) {
-			free(name);
-			continue;
-		}
-		d->anchor_names = xrealloc(d->anchor_names, (d->nanchor_names + 1) * sizeof *d->anchor_names);
-		d->anchor_names[d->nanchor_names++] = name;
-	}
-	return 0;
-}
-
-/* Reads DS and DNSKEY RRs (zone-file text) into the context's trust anchors. With dnssec off
- * the anchors are set to an empty list: getdns then never looks for root anchors anywhere. */
-static int set_trust_anchors(struct dns *d, const struct dns_options *opt, char *err, size_t errlen)
-{
-	getdns_list *rrs = NULL, *anchors = getdns_list_create();
-	FILE *f = NULL;
-	size_t n = 0, nanchors = 0;
-	int rc = -1;
-	getdns_return_t r;
-
-	if (!anchors) {
-		detail_set(err, errlen, "getdns_list_create failed");
-		goto out;
-	}
-	if (opt->dnssec != DNS_DNSSEC_OFF) {
-		if (!opt->trust_anchor_file || !*opt->trust_anchor_file) {
-			detail_set(err, errlen, "dnssec %s needs a trust anchor file (DS or DNSKEY records)",
-			         opt->dnssec == DNS_DNSSEC_REQUIRE ? "require" : "validate");
-			goto out;
-		}
-		if (!(f = fopen(opt->trust_anchor_file, "r"))) {
-			detail_set(err, errlen, "cannot read trust anchor file %s: %s",
-			         opt->trust_anchor_file, strerror(errno));
-			goto out;
-		}
-		if ((r = getdns_fp2rr_list(f, &rrs, NULL, 3600)) != GETDNS_RETURN_GOOD) {
-			detail_set(err, errlen, "trust anchor file %s is not zone-file text: %s",
-			         opt->trust_anchor_file, getdns_get_errorstr_by_id(r));
-			goto out;
-		}
-		if (getdns_list_get_length(rrs, &n))
-			n = 0;
-		for (size_t i = 0; i < n; i++) {
-			getdns_dict *rr;
-			uint32_t type;
-			if (getdns_list_get_dict(rrs, i, &rr) || getdns_dict_get_int(rr, "type", &type))
-				continue;
-			if (type != GETDNS_RRTYPE_DS && type != GETDNS_RRTYPE_DNSKEY)
-				continue;
-			if (getdns_list_set_dict(anchors, nanchors, rr)) {
-				detail_set(err, errlen, "getdns_list_set_dict failed");
-				goto out;
-			}
-			nanchors++;
-		}
-		if (nanchors == 0) {
-			detail_set(err, errlen, "trust anchor file %s holds no DS or DNSKEY record",
-			         opt->trust_anchor_file);
-			goto out;
-		}
-		detail_set(d->anchor_file, sizeof d->anchor_file, "%s", opt->trust_anchor_file);
-		if (anchor_names(d, anchors) < 0) {
-			detail_set(err, errlen, "trust anchor file %s: unusable owner name",
-			           opt->trust_anchor_file);
-			goto out;
-		}
-	}
-	if (getdns_context_set_dnssec_trust_anchors(d->ctx, anchors) != GETDNS_RETURN_GOOD) {
-		detail_set(err, errlen, "getdns refused the trust anchors");
-		goto out;
-	}
-	if (opt->dnssec != DNS_DNSSEC_OFF) {
-		d->anchors = anchors; /* kept for the second opinion in validate_again() */
-		anchors = NULL;
-	}
-	rc = 0;
-out:
-	if (f)
-		fclose(f);
-	getdns_list_destroy(rrs);
-	getdns_list_destroy(anchors);
 	return rc;
 }
 
@@ -367,7 +242,7 @@ struct dns *dns_new(const struct dns_options *opt, char *err, size_t errlen)
 
 	/* set_from_os = 0: no resolv.conf, no hosts file, no search list inside getdns. */
 	if ((r = getdns_context_create(&d->ctx, 0)) != GETDNS_RETURN_GOOD) {
-		detail_set(err, errlen, "getdns_context_create: %s", getdns_get_errorstr_by_id(r));
+		dns_detail_set(err, errlen, "getdns_context_create: %s", getdns_get_errorstr_by_id(r));
 		goto fail;
 	}
 	/* Stub only; and an empty verify CA/e-mail turns off getdns 1.6's zero-configuration DNSSEC
@@ -381,15 +256,15 @@ struct dns *dns_new(const struct dns_options *opt, char *err, size_t errlen)
 	    (r = getdns_context_set_edns_maximum_udp_payload_size(d->ctx, DNS_UDP_PAYLOAD)) ||
 	    (r = getdns_context_set_round_robin_upstreams(d->ctx, 0)) ||
 	    (r = getdns_context_set_timeout(d->ctx, d->timeout_ms))) {
-		detail_set(err, errlen, "getdns context setup: %s", getdns_get_errorstr_by_id(r));
+		dns_detail_set(err, errlen, "getdns context setup: %s", getdns_get_errorstr_by_id(r));
 		goto fail;
 	}
-	if (set_upstreams(d, err, errlen) < 0 || set_trust_anchors(d, opt, err, errlen) < 0)
+	if (set_upstreams(d, err, errlen) < 0 || dns_dnssec_set_trust_anchors(d, opt, err, errlen) < 0)
 		goto fail;
 
 	d->ext = getdns_dict_create();
 	if (!d->ext || getdns_dict_set_int(d->ext, "return_call_reporting", GETDNS_EXTENSION_TRUE)) {
-		detail_set(err, errlen, "getdns_dict_create failed");
+		dns_detail_set(err, errlen, "getdns_dict_create failed");
 		goto fail;
 	}
 	/* dnssec_return_status sets the DO bit and validates; all_statuses keeps bogus replies in
@@ -398,7 +273,7 @@ struct dns *dns_new(const struct dns_options *opt, char *err, size_t errlen)
 	    (getdns_dict_set_int(d->ext, "dnssec_return_status", GETDNS_EXTENSION_TRUE) ||
 	     getdns_dict_set_int(d->ext, "dnssec_return_all_statuses", GETDNS_EXTENSION_TRUE) ||
 	     getdns_dict_set_int(d->ext, "dnssec_return_validation_chain", GETDNS_EXTENSION_TRUE))) {
-		detail_set(err, errlen, "getdns_dict_set_int failed");
+		dns_detail_set(err, errlen, "getdns_dict_set_int failed");
 		goto fail;
 	}
 	return d;
@@ -462,7 +337,7 @@ static void note_resolver(const struct dns *d, getdns_dict *resp, struct dns_ans
 	getdns_bindata *addr;
 	size_t n;
 
-	detail_set(ans->resolver, sizeof ans->resolver, "%s", d->nups ? d->ups[0].text : "");
+	dns_detail_set(ans->resolver, sizeof ans->resolver, "%s", d->nups ? d->ups[0].text : "");
 	if (getdns_dict_get_list(resp, "call_reporting", &calls) || getdns_list_get_length(calls, &n) ||
 	    n == 0 || getdns_list_get_dict(calls, n - 1, &call) ||
 	    getdns_dict_get_dict(call, "query_to", &to) ||
@@ -471,7 +346,7 @@ static void note_resolver(const struct dns *d, getdns_dict *resp, struct dns_ans
 	for (size_t i = 0; i < d->nups; i++) {
 		size_t alen = d->ups[i].family == AF_INET ? 4 : 16;
 		if (addr->size == alen && memcmp(addr->data, d->ups[i].addr, alen) == 0) {
-			detail_set(ans->resolver, sizeof ans->resolver, "%s", d->ups[i].text);
+			dns_detail_set(ans->resolver, sizeof ans->resolver, "%s", d->ups[i].text);
 			return;
 		}
 	}
@@ -498,13 +373,13 @@ static getdns_dict *query(struct dns *d, const char *name, uint16_t type, struct
 		getdns_context_set_timeout(d->ctx, slice ? slice : 1);
 		r = getdns_general_sync(d->ctx, name, type, d->ext, &resp);
 		if (r == GETDNS_RETURN_BAD_DOMAIN_NAME) {
-			detail_set(ans->detail, sizeof ans->detail, "\"%s\" is not a valid domain name", name);
+			dns_detail_set(ans->detail, sizeof ans->detail, "\"%s\" is not a valid domain name", name);
 			*failed = 1;
 			return NULL;
 		}
 		if (r == GETDNS_RETURN_MEMORY_ERROR) {
-			detail_set(ans->detail, sizeof ans->detail, "getdns_general_sync for %s %s: %s",
-			           type_name(type), name, getdns_get_errorstr_by_id(r));
+			dns_detail_set(ans->detail, sizeof ans->detail, "getdns_general_sync for %s %s: %s",
+			               type_name(type), name, getdns_get_errorstr_by_id(r));
 			*failed = 1;
 			return NULL;
 		}
@@ -520,14 +395,14 @@ static getdns_dict *query(struct dns *d, const char *name, uint16_t type, struct
 	double took_ms = (util_now_mono() - start) * 1000.0;
 	char ups[200];
 	upstreams_text(d, ups, sizeof ups);
-	detail_set(ans->resolver, sizeof ans->resolver, "%s", ups);
+	dns_detail_set(ans->resolver, sizeof ans->resolver, "%s", ups);
 	if (took_ms + 100 < d->timeout_ms)
-		detail_set(ans->detail, sizeof ans->detail,
-		         "no answer from %s for %s %s: the query failed after %.0f ms "
-		         "(nothing listening there, or unreachable)", ups, type_name(type), name, took_ms);
+		dns_detail_set(ans->detail, sizeof ans->detail,
+		               "no answer from %s for %s %s: the query failed after %.0f ms "
+		               "(nothing listening there, or unreachable)", ups, type_name(type), name, took_ms);
 	else
-		detail_set(ans->detail, sizeof ans->detail, "no answer from %s within %u ms", ups,
-		         d->timeout_ms);
+		dns_detail_set(ans->detail, sizeof ans->detail, "no answer from %s within %u ms", ups,
+		               d->timeout_ms);
 	return NULL;
 }
 
@@ -601,84 +476,6 @@ static int collect(getdns_dict *reply, uint16_t type, dns_rr_fn fn, struct dns_a
 	return found;
 }
 
-/* Appends to `to` the RRs of `from` (a list of RR dicts), or those of types t1/t2 at owner. */
-static int rrs_append(getdns_list *to, getdns_list *from, const char *owner, uint32_t t1, uint32_t t2)
-{
-	getdns_dict *rr;
-	getdns_bindata *name;
-	size_t n = 0;
-	uint32_t t;
-
-	(void)getdns_list_get_length(to, &n);
-	for (size_t i = 0; !getdns_list_get_dict(from, i, &rr); i++) {
-		if (owner) {
-			char *c;
-			int same;
-			if (getdns_dict_get_int(rr, "type", &t) || (t != t1 && t != t2) ||
-			    getdns_dict_get_bindata(rr, "name", &name) || !(c = name_canon(name)))
-				continue;
-			same = strcmp(c, owner) == 0;
-			free(c);
-			if (!same)
-				continue;
-		}
-		if (getdns_list_set_dict(to, n++, rr))
-			return -1;
-	}
-	return 0;
-}
-
-/* getdns 1.6's stub validator asks for the DS and the DNSKEY of each signer zone at once; when
- * the upstream is authoritative for the zone (not its parent) the DS query comes back as the
- * zone's own signed NSEC "no DS here", which getdns takes for an insecure delegation and then
- * cancels the DNSKEY query if it has not come back yet: the answer is then "bogus" at random
- * (about one time in five against Knot). So a non-secure answer at or below a trust anchor is
- * validated once more, offline, with getdns's validation chain plus the anchor zones' own
- * DNSKEY RRsets (fetched here). A truly bogus answer stays bogus. */
-static uint32_t validate_again(struct dns *d, const char *qname, getdns_dict *resp,
-                               getdns_dict *reply, uint32_t status)
-{
-	getdns_list *support = getdns_list_create(), *replies = getdns_list_create(), *chain, *ans;
-	char *name = xstrdup(qname);
-	size_t n = strlen(name);
-	int fetched = 0;
-
-	if (n > 0 && name[n - 1] == '.')
-		name[n - 1] = '\0';
-	util_lower(name);
-	if (!support || !replies || getdns_list_set_dict(replies, 0, reply))
-		goto out;
-	if (!getdns_dict_get_list(resp, "validation_chain", &chain) &&
-	    rrs_append(support, chain, NULL, 0, 0) < 0)
-		goto out;
-	for (size_t i = 0; i < d->nanchor_names; i++) {
-		const char *a = d->anchor_names[i];
-		size_t alen = strlen(a);
-		getdns_dict *kresp = NULL;
-		int r;
-		/* only anchors at or above the queried name */
-		if (!(strcmp(name, a) == 0 || alen == 0 ||
-		      (strlen(name) > alen && name[strlen(name) - alen - 1] == '.' &&
-		       strcmp(name + strlen(name) - alen, a) == 0)))
-			continue;
-		if (getdns_general_sync(d->ctx, alen ? a : ".", GETDNS_RRTYPE_DNSKEY, d->ext, &kresp))
-			continue;
-		r = getdns_dict_get_list(kresp, "/replies_tree/0/answer", &ans) ? -1
-		    : rrs_append(support, ans, a, GETDNS_RRTYPE_DNSKEY, GETDNS_RRTYPE_RRSIG);
-		getdns_dict_destroy(kresp);
-		if (r < 0)
-			goto out;
-		fetched++;
-	}
-	if (fetched)
-		status = (uint32_t)getdns_validate_dnssec2(replies, support, d->anchors, time(NULL), 0);
-out:
-	free(name);
-	getdns_list_destroy(support);
-	getdns_list_destroy(replies);
-	return status;
-}
-
 /* Looks up `type` at `name`, following CNAMEs (also those an authoritative upstream does not
  * chase itself), and classifies the outcome into ans. Returns 0, or -1 on internal failure. */
 static int resolve(struct dns *d, const char *name, uint16_t type, dns_rr_fn fn,
@@ -698,8 +495,8 @@ static int resolve(struct dns *d, const char *name, uint16_t type, dns_rr_fn fn,
 
 		if (hop > DNS_MAX_CNAME_HOPS) {
 			ans->result = DNS_SERVFAIL;
-			detail_set(ans->detail, sizeof ans->detail,
-			         "CNAME chain from %s is longer than %d hops", name, DNS_MAX_CNAME_HOPS);
+			dns_detail_set(ans->detail, sizeof ans->detail,
+			               "CNAME chain from %s is longer than %d hops", name, DNS_MAX_CNAME_HOPS);
 			break;
 		}
 		getdns_dict_destroy(resp);
@@ -711,58 +508,58 @@ static int resolve(struct dns *d, const char *name, uint16_t type, dns_rr_fn fn,
 		}
 		if (getdns_dict_get_dict(resp, "/replies_tree/0", &reply) ||
 		    getdns_dict_get_int(reply, "/header/rcode", &rcode)) {
-			detail_set(ans->detail, sizeof ans->detail, "getdns gave no reply for %s %s",
-			         type_name(type), cur);
+			dns_detail_set(ans->detail, sizeof ans->detail, "getdns gave no reply for %s %s",
+			               type_name(type), cur);
 			goto out;
 		}
 		if (!getdns_dict_get_int(reply, "/header/tc", &tc) && tc) {
 			/* RFC 7766: a truncated answer is retried over TCP; this one could not be */
 			ans->result = DNS_SERVFAIL;
-			detail_set(ans->detail, sizeof ans->detail,
-			           "the answer from %s for %s %s was truncated and the TCP retry failed",
-			           ans->resolver, type_name(type), cur);
+			dns_detail_set(ans->detail, sizeof ans->detail,
+			               "the answer from %s for %s %s was truncated and the TCP retry failed",
+			               ans->resolver, type_name(type), cur);
 			break;
 		}
 		if (rcode != 0 && rcode != 3) {
 			ans->result = DNS_SERVFAIL;
-			detail_set(ans->detail, sizeof ans->detail, "%s from %s for %s %s", rcode_name(rcode),
-			         ans->resolver, type_name(type), cur);
+			dns_detail_set(ans->detail, sizeof ans->detail, "%s from %s for %s %s", rcode_name(rcode),
+			               ans->resolver, type_name(type), cur);
 			break;
 		}
 		if (d->dnssec != DNS_DNSSEC_OFF) {
 			(void)getdns_dict_get_int(reply, "dnssec_status", &dstatus);
 			if (dstatus == GETDNS_DNSSEC_BOGUS ||
 			    (dstatus != GETDNS_DNSSEC_SECURE && d->dnssec == DNS_DNSSEC_REQUIRE))
-				dstatus = validate_again(d, cur, resp, reply, dstatus);
+				dstatus = dns_dnssec_validate_again(d, cur, resp, reply, dstatus);
 			if (dstatus == GETDNS_DNSSEC_BOGUS) {
 				ans->result = DNS_BOGUS;
-				detail_set(ans->detail, sizeof ans->detail,
-				         "DNSSEC validation failed (bogus) for %s %s from %s "
-				         "with the trust anchors of %s", type_name(type), cur, ans->resolver,
-				         d->anchor_file);
+				dns_detail_set(ans->detail, sizeof ans->detail,
+				               "DNSSEC validation failed (bogus) for %s %s from %s "
+				               "with the trust anchors of %s", type_name(type), cur, ans->resolver,
+				               d->anchor_file);
 				break;
 			}
 			if (dstatus != GETDNS_DNSSEC_SECURE) {
 				secure = 0;
 				if (d->dnssec == DNS_DNSSEC_REQUIRE) {
 					ans->result = DNS_INSECURE;
-					detail_set(ans->detail, sizeof ans->detail,
-					         "the answer for %s %s from %s is not DNSSEC-signed under the "
-					         "trust anchors of %s, and dnssec is require", type_name(type),
-					         cur, ans->resolver, d->anchor_file);
+					dns_detail_set(ans->detail, sizeof ans->detail,
+					               "the answer for %s %s from %s is not DNSSEC-signed under the "
+					               "trust anchors of %s, and dnssec is require", type_name(type),
+					               cur, ans->resolver, d->anchor_file);
 					break;
 				}
 			}
 		}
 		if (rcode == 3) {
 			ans->result = DNS_NXDOMAIN;
-			detail_set(ans->detail, sizeof ans->detail, "NXDOMAIN from %s: %s does not exist",
-			         ans->resolver, cur);
+			dns_detail_set(ans->detail, sizeof ans->detail, "NXDOMAIN from %s: %s does not exist",
+			               ans->resolver, cur);
 			break;
 		}
 		if ((found = collect(reply, type, fn, ans, &min, &end)) < 0) {
-			detail_set(ans->detail, sizeof ans->detail, "malformed %s record in the answer for %s",
-			         type_name(type), cur);
+			dns_detail_set(ans->detail, sizeof ans->detail, "malformed %s record in the answer for %s",
+			               type_name(type), cur);
 			goto out;
 		}
 		if (found > 0) {
@@ -771,12 +568,12 @@ static int resolve(struct dns *d, const char *name, uint16_t type, dns_rr_fn fn,
 			if (strcmp(cur, name) == 0 &&
 			    !getdns_dict_get_bindata(reply, "/question/qname", &qname) &&
 			    wire_name_eq(qname, end))
-				detail_set(ans->detail, sizeof ans->detail, "%d %s record%s at %s from %s", found,
-				         type_name(type), found == 1 ? "" : "s", name, ans->resolver);
+				dns_detail_set(ans->detail, sizeof ans->detail, "%d %s record%s at %s from %s", found,
+				               type_name(type), found == 1 ? "" : "s", name, ans->resolver);
 			else
-				detail_set(ans->detail, sizeof ans->detail,
-				         "%d %s record%s at %s (through CNAME) from %s", found, type_name(type),
-				         found == 1 ? "" : "s", name, ans->resolver);
+				dns_detail_set(ans->detail, sizeof ans->detail,
+				               "%d %s record%s at %s (through CNAME) from %s", found, type_name(type),
+				               found == 1 ? "" : "s", name, ans->resolver);
 			break;
 		}
 		free(next);
@@ -792,9 +589,9 @@ static int resolve(struct dns *d, const char *name, uint16_t type, dns_rr_fn fn,
 			}
 		}
 		ans->result = DNS_NODATA;
-		detail_set(ans->detail, sizeof ans->detail, "no %s record at %s%s%s (NOERROR, no data) from %s",
-		         type_name(type), name, strcmp(cur, name) ? " via CNAME to " : "",
-		         strcmp(cur, name) ? cur : "", ans->resolver);
+		dns_detail_set(ans->detail, sizeof ans->detail, "no %s record at %s%s%s (NOERROR, no data) from %s",
+		               type_name(type), name, strcmp(cur, name) ? " via CNAME to " : "",
+		               strcmp(cur, name) ? cur : "", ans->resolver);
 		break;
 	}
 	if (ans->result != DNS_TIMEOUT && ans->result != DNS_SERVFAIL && ans->result != DNS_BOGUS &&
@@ -901,7 +698,7 @@ int dns_addrs(struct dns *d, const char *name, struct dns_answer *ans)
 	if (resolve(d, name, GETDNS_RRTYPE_A, addr_rr, ans) < 0)
 		return -1;
 	if (resolve(d, name, GETDNS_RRTYPE_AAAA, addr_rr, &a6) < 0) {
-		detail_set(ans->detail, sizeof ans->detail, "%s", a6.detail);
+		dns_detail_set(ans->detail, sizeof ans->detail, "%s", a6.detail);
 		goto out;
 	}
 	if (a6.naddrs > 0) {
@@ -920,12 +717,12 @@ int dns_addrs(struct dns *d, const char *name, struct dns_answer *ans)
 		ans->secure = (ans->result == DNS_OK ? ans->secure : true) &&
 		              (a6.result == DNS_OK ? a6.secure : true);
 		if (failed4 || failed6)
-			detail_set(ans->detail, sizeof ans->detail, "%zu address%s for %s from %s (%s lookup: %s)",
-			         ans->naddrs, ans->naddrs == 1 ? "" : "es", name, ans->resolver,
-			         failed4 ? "A" : "AAAA", failed4 ? "failed" : a6.detail);
+			dns_detail_set(ans->detail, sizeof ans->detail, "%zu address%s for %s from %s (%s lookup: %s)",
+			               ans->naddrs, ans->naddrs == 1 ? "" : "es", name, ans->resolver,
+			               failed4 ? "A" : "AAAA", failed4 ? "failed" : a6.detail);
 		else
-			detail_set(ans->detail, sizeof ans->detail, "%zu address%s for %s from %s", ans->naddrs,
-			         ans->naddrs == 1 ? "" : "es", name, ans->resolver);
+			dns_detail_set(ans->detail, sizeof ans->detail, "%zu address%s for %s from %s", ans->naddrs,
+			               ans->naddrs == 1 ? "" : "es", name, ans->resolver);
 		ans->result = DNS_OK;
 	} else if (a6.result != ans->result && ans->result != DNS_BOGUS &&
 	           ans->result != DNS_INSECURE && ans->result != DNS_SERVFAIL &&
@@ -933,13 +730,13 @@ int dns_addrs(struct dns *d, const char *name, struct dns_answer *ans)
 	           (a6.result != DNS_NODATA || ans->result != DNS_NXDOMAIN)) {
 		ans->result = a6.result; /* the AAAA failure is the more telling one */
 		ans->secure = a6.secure;
-		detail_set(ans->detail, sizeof ans->detail, "%s", a6.detail);
-		detail_set(ans->resolver, sizeof ans->resolver, "%s", a6.resolver);
+		dns_detail_set(ans->detail, sizeof ans->detail, "%s", a6.detail);
+		dns_detail_set(ans->resolver, sizeof ans->resolver, "%s", a6.resolver);
 	} else {
 		ans->secure = ans->secure && a6.secure;
 		if (ans->result == DNS_NODATA)
-			detail_set(ans->detail, sizeof ans->detail, "no A or AAAA record at %s (NOERROR, no data) from %s",
-			         name, ans->resolver);
+			dns_detail_set(ans->detail, sizeof ans->detail, "no A or AAAA record at %s (NOERROR, no data) from %s",
+			               name, ans->resolver);
 	}
 	rc = 0;
 out:

@@ -1,0 +1,36 @@
+/* dns_internal: struct dns and what common/dns.c and common/dns_dnssec.c share; not for other modules. */
+#ifndef COBBLE_DNS_INTERNAL_H
+#define COBBLE_DNS_INTERNAL_H
+
+#include "common/dns.h"
+
+#include <getdns/getdns.h>
+
+struct dns_upstream; /* one resolver address; only dns.c looks inside */
+
+struct dns {
+	getdns_context *ctx;
+	getdns_dict *ext;
+	struct dns_upstream *ups;
+	size_t nups;
+	enum dns_dnssec dnssec;
+	unsigned timeout_ms;
+	char anchor_file[200];
+	getdns_list *anchors;  /* the DS/DNSKEY trust anchors (NULL when dnssec is off) */
+	char **anchor_names;   /* their distinct owner names, lowercase, no trailing dot */
+	size_t nanchor_names;
+};
+
+/* snprintf into a detail or error buffer; text cut short stays valid UTF-8. */
+void dns_detail_set(char *buf, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4), noinline));
+
+/* Load opt's trust anchor file into d's context (an empty list when dnssec is off); -1 with err. */
+int dns_dnssec_set_trust_anchors(struct dns *d, const struct dns_options *opt, char *err,
+                                 size_t errlen);
+
+/* Validate a non-secure reply once more, offline, against d's anchors; returns the new status. */
+uint32_t dns_dnssec_validate_again(struct dns *d, const char *qname, getdns_dict *resp,
+                                   getdns_dict *reply, uint32_t status);
+
+#endif

@@ -1,0 +1,256 @@
+/* ca_csr: PKCS#10 CSR checks for finalize (RFC 8555 §7.4): signature, key policy, names. */
+#include "server/ca.h"
+#include "server/ca_internal.h"
+
+#include "common/util.h"
+
+#include <arpa/inet.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/asn1.h>
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/obj_mac.h>
+#include <openssl/objects.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+static int list_has(char **v, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i], s) == 0)
+			return 1;
+	return 0;
+}
+
+static void list_add_unique(char ***v, size_t *n, const char *s)
+{
+	if (list_has(*v, *n, s))
+		return;
+	*v = xrealloc(*v, (*n + 1) * sizeof **v);
+	(*v)[(*n)++] = xstrdup(s);
+}
+
+/* Text that can be a DNS name here: printable ASCII without spaces, no NUL. Syntax and policy
+ * (labels, wildcards, IDNA) are the front end's to judge against the order. */
+static int dns_chars_ok(const unsigned char *p, int n)
+{
+	if (n <= 0 || n > 253)
+		return 0;
+	for (int i = 0; i < n; i++)
+		if (p[i] <= 0x20 || p[i] >= 0x7f)
+			return 0;
+	return 1;
+}
+
+/* Normalise an IP literal (v4 or v6) to inet_ntop text; -1 when s is not one. */
+static int ip_normalise(const char *s, char out[INET6_ADDRSTRLEN])
+{
+	unsigned char a[16];
+	if (inet_pton(AF_INET, s, a) == 1)
+		return inet_ntop(AF_INET, a, out, INET6_ADDRSTRLEN) ? 0 : -1;
+	if (inet_pton(AF_INET6, s, a) == 1)
+		return inet_ntop(AF_INET6, a, out, INET6_ADDRSTRLEN) ? 0 : -1;
+	return -1;
+}
+
+static const char *gen_type_name(int type)
+{
+	switch (type) {
+	case GEN_EMAIL: return "rfc822Name (email address)";
+	case GEN_URI: return "uniformResourceIdentifier";
+	case GEN_DIRNAME: return "directoryName";
+	case GEN_OTHERNAME: return "otherName";
+	case GEN_RID: return "registeredID";
+	case GEN_X400: return "x400Address";
+	case GEN_EDIPARTY: return "ediPartyName";
+	default: return "unknown";
+	}
+}
+
+/* RFC 8555 §7.4: the CSR names the identifiers in subjectAltName (and maybe the subject CN). */
+static int csr_sans(X509_REQ *req, struct ca_csr *out, char *err, size_t errlen)
+{
+	STACK_OF(X509_EXTENSION) *exts = X509_REQ_get_extensions(req);
+	GENERAL_NAMES *san = NULL;
+	int crit = -1, rc = -1;
+	char ip[INET6_ADDRSTRLEN];
+
+	if (!exts) {
+		ERR_clear_error();
+		return 0;
+	}
+	san = X509V3_get_d2i(exts, NID_subject_alt_name, &crit, NULL);
+	if (!san) {
+		if (crit == -2)
+			ca_set_err(err, errlen, "CSR has more than one subjectAltName extension; put every "
+			                        "name in one");
+		else if (crit >= 0)
+			ca_set_err(err, errlen, "CSR subjectAltName extension is not valid DER");
+		else
+			rc = 0;
+		goto out;
+	}
+	for (int i = 0; i < sk_GENERAL_NAME_num(san); i++) {
+		const GENERAL_NAME *gn = sk_GENERAL_NAME_value(san, i);
+		int type;
+		void *v = GENERAL_NAME_get0_value(gn, &type);
+		if (type == GEN_DNS) {
+			const ASN1_IA5STRING *s = v;
+			const unsigned char *p = ASN1_STRING_get0_data(s);
+			int n = ASN1_STRING_length(s);
+			char *name;
+			if (!dns_chars_ok(p, n)) {
+				ca_set_err(err, errlen, "CSR subjectAltName has a dNSName that is empty, too long "
+				                        "or has characters a DNS name cannot have (use A-labels "
+				                        "for internationalised names)");
+				goto out;
+			}
+			name = util_lower(xstrndup((const char *)p, (size_t)n));
+			list_add_unique(&out->dns, &out->ndns, name);
+			free(name);
+		} else if (type == GEN_IPADD) {
+			const ASN1_OCTET_STRING *o = v;
+			int n = ASN1_STRING_length(o);
+			if ((n != 4 && n != 16) ||
+			    !inet_ntop(n == 4 ? AF_INET : AF_INET6, ASN1_STRING_get0_data(o), ip, sizeof ip)) {
+				ca_set_err(err, errlen, "CSR subjectAltName has an iPAddress of %d octets; an "
+				                        "IPv4 address has 4 and an IPv6 address 16", n);
+				goto out;
+			}
+			list_add_unique(&out->ips, &out->nips, ip);
+		} else {
+			ca_set_err(err, errlen, "CSR subjectAltName has a %s entry; only DNS names and IP "
+			                        "addresses can be certified", gen_type_name(type));
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	GENERAL_NAMES_free(san);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	return rc;
+}
+
+/* The subject CN, when present, is one more identifier (a name or an IP literal). */
+static int csr_cn(X509_REQ *req, struct ca_csr *out, char *err, size_t errlen)
+{
+	const X509_NAME *subj = X509_REQ_get_subject_name(req);
+	int idx = -1;
+	char ip[INET6_ADDRSTRLEN];
+
+	while ((idx = X509_NAME_get_index_by_NID(subj, NID_commonName, idx)) >= 0) {
+		const ASN1_STRING *d = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subj, idx));
+		unsigned char *utf8 = NULL;
+		int n = ASN1_STRING_to_UTF8(&utf8, d);
+		if (n < 0 || !dns_chars_ok(utf8, n)) {
+			OPENSSL_free(utf8);
+			ca_set_err(err, errlen, "CSR subject commonName is neither a DNS name nor an IP "
+			                        "address; leave it out or repeat a subjectAltName there");
+			return -1;
+		}
+		char *cn = xstrndup((const char *)utf8, (size_t)n);
+		OPENSSL_free(utf8);
+		if (ip_normalise(cn, ip) == 0) {
+			list_add_unique(&out->ips, &out->nips, ip);
+		} else {
+			util_lower(cn);
+			list_add_unique(&out->dns, &out->ndns, cn);
+		}
+		free(cn);
+	}
+	return 0;
+}
+
+/* RFC 8555 §7.4 leaves key policy to the CA; cobble takes what Let's Encrypt takes. */
+static int csr_key_ok(EVP_PKEY *k, char *err, size_t errlen)
+{
+	static const char use[] = "use RSA 2048-4096 or ECDSA P-256/P-384";
+	int id = EVP_PKEY_get_base_id(k);
+
+	if (id == EVP_PKEY_RSA) {
+		int bits = EVP_PKEY_get_bits(k);
+		if (bits >= 2048 && bits <= 4096)
+			return 0;
+		ca_set_err(err, errlen, "CSR public key is RSA %d bits; %s", bits, use);
+		return -1;
+	}
+	if (id == EVP_PKEY_EC) {
+		char group[80];
+		size_t glen = 0;
+		int nid;
+		if (!EVP_PKEY_get_utf8_string_param(k, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group,
+		                                    &glen)) {
+			ca_set_err(err, errlen, "CSR public key is ECDSA on explicit curve parameters; %s", use);
+			return -1;
+		}
+		nid = OBJ_sn2nid(group);
+		if (nid == NID_X9_62_prime256v1 || nid == NID_secp384r1)
+			return 0;
+		ca_set_err(err, errlen, "CSR public key is ECDSA on curve %s; %s", group, use);
+		return -1;
+	}
+	const char *t = EVP_PKEY_get0_type_name(k);
+	ca_set_err(err, errlen, "CSR public key is of type %s; %s", t ? t : "unknown", use);
+	return -1;
+}
+
+int ca_csr_parse(const unsigned char *der, size_t len, struct ca_csr *out, char *err, size_t errlen)
+{
+	X509_REQ *req = NULL;
+	const unsigned char *p = der;
+	int rc = -1, v;
+
+	memset(out, 0, sizeof *out);
+	if (err && errlen)
+		err[0] = '\0';
+	if (!der || len == 0 || len > LONG_MAX || !(req = d2i_X509_REQ(NULL, &p, (long)len))) {
+		ca_set_err(err, errlen, "CSR is not valid DER PKCS#10");
+		goto out;
+	}
+	if (p != der + len) {
+		ca_set_err(err, errlen, "CSR has %zu bytes after the end of its DER PKCS#10 structure; send "
+		                        "the CSR alone", (size_t)(der + len - p));
+		goto out;
+	}
+	if (!(out->pubkey = X509_REQ_get_pubkey(req))) {
+		ca_set_err(err, errlen, "CSR public key cannot be read; %s",
+		           "use RSA 2048-4096 or ECDSA P-256/P-384");
+		goto out;
+	}
+	if (csr_key_ok(out->pubkey, err, errlen))
+		goto out;
+	if ((v = X509_REQ_verify(req, out->pubkey)) != 1) {
+		ca_set_err(err, errlen, "CSR signature does not verify: was the CSR signed by the key it "
+		                        "contains?");
+		goto out;
+	}
+	if (csr_sans(req, out, err, errlen) || csr_cn(req, out, err, errlen))
+		goto out;
+	if (out->ndns + out->nips == 0) {
+		ca_set_err(err, errlen, "CSR names no DNS name or IP address; list them in subjectAltName");
+		goto out;
+	}
+	rc = 0;
+out:
+	X509_REQ_free(req);
+	if (rc)
+		ca_csr_clear(out);
+	return rc;
+}
+
+void ca_csr_clear(struct ca_csr *csr)
+{
+	if (!csr)
+		return;
+	EVP_PKEY_free(csr->pubkey);
+	for (size_t i = 0; i < csr->ndns; i++)
+		free(csr->dns[i]);
+	for (size_t i = 0; i < csr->nips; i++)
+		free(csr->ips[i]);
+	free(csr->dns);
+	free(csr->ips);
+	memset(csr, 0, sizeof *csr);
+}
