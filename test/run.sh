@@ -72,6 +72,7 @@ for task in "${tasks[@]}"; do
 		sed 's/^/    /' "$log.log" | tail -n 60
 	elif [ "$s" -gt 0 ]; then
 		echo "PASS $name ($p passed, $s skipped)"
+		grep -E '^ok .*# SKIP' "$log.log" | sed 's/^/    /'
 	else
 		echo "PASS $name ($p passed)"
 	fi
