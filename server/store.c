@@ -22,7 +22,28 @@ struct store {
 	struct map *orders;     /* id → struct order */
 	struct map *certs;      /* id → struct cert */
 	struct map *by_serial;  /* serial → cert id (char *) */
+	struct map *valid_by_ident; /* "account|type|value|wildcard" → struct id_list of authzs that
+	                               became valid, so reuse lookups never scan every authz */
 };
+
+struct id_list {
+	char (*ids)[STORE_ID_LEN + 1];
+	size_t n, cap;
+};
+
+static void free_id_list(void *v)
+{
+	struct id_list *l = v;
+	free(l->ids);
+	free(l);
+}
+
+static void index_valid(struct store *s, const struct authz *a);
+
+static void ident_key(char *out, size_t outlen, const char *account, const struct identifier *id, bool wildcard)
+{
+	snprintf(out, outlen, "%s|%s|%s|%d", account, id->type, id->value, wildcard);
+}
 
 static const char *const status_names[] = {
     "pending", "ready", "processing", "valid", "invalid", "deactivated", "expired", "revoked",
@@ -168,6 +189,7 @@ struct store *store_new(void)
 	s->orders = map_new(free_order);
 	s->certs = map_new(free_cert);
 	s->by_serial = map_new(free);
+	s->valid_by_ident = map_new(free_id_list);
 	return s;
 }
 
@@ -181,6 +203,7 @@ void store_free(struct store *s)
 	map_free(s->orders);
 	map_free(s->certs);
 	map_free(s->by_serial);
+	map_free(s->valid_by_ident);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
@@ -284,18 +307,27 @@ int store_account_rekey(struct store *s, const char *id, const char *old_tp, con
 	return rc;
 }
 
+static void order_refresh(struct store *s, struct order *o, time_t now);
+
 size_t store_account_orders(struct store *s, const char *id, size_t offset, size_t max,
                             char (*ids)[STORE_ID_LEN + 1], size_t *total)
 {
-	size_t n = 0;
-	*total = 0;
+	size_t n = 0, listed = 0;
+	time_t now = time(NULL);
 	pthread_mutex_lock(&s->lock);
 	struct acct_rec *r = map_get(s->accounts, id);
-	if (r) {
-		*total = r->norders;
-		for (size_t i = offset; i < r->norders && n < max; i++)
-			memcpy(ids[n++], r->orders[r->norders - 1 - i], STORE_ID_LEN + 1);
+	for (size_t i = 0; r && i < r->norders; i++) {
+		/* RFC 8555 §7.1.2.1: the list SHOULD NOT include invalid orders */
+		struct order *o = map_get(s->orders, r->orders[r->norders - 1 - i]);
+		if (!o)
+			continue;
+		order_refresh(s, o, now);
+		if (o->status == ST_INVALID)
+			continue;
+		if (listed++ >= offset && n < max)
+			memcpy(ids[n++], o->id, STORE_ID_LEN + 1);
 	}
+	*total = listed;
 	pthread_mutex_unlock(&s->lock);
 	return n;
 }
@@ -319,6 +351,8 @@ void store_authz_add(struct store *s, struct authz *in)
 	struct authz *a = xcalloc(1, sizeof *a);
 	authz_copy(a, in);
 	map_put(s->authzs, a->id, a);
+	if (a->status == ST_VALID)
+		index_valid(s, a);
 	pthread_mutex_unlock(&s->lock);
 }
 
@@ -335,44 +369,30 @@ int store_authz_get(struct store *s, const char *id, struct authz *out)
 	return a ? 0 : -1;
 }
 
-struct find_ctx {
-	const char *account_id;
-	const struct identifier *ident;
-	bool wildcard;
-	time_t now;
-	bool (*accept)(const struct authz *, time_t, void *);
-	void *ctx;
-	const struct authz *best;
-};
-
-static int find_valid_cb(const char *key, void *value, void *vctx)
-{
-	struct find_ctx *f = vctx;
-	const struct authz *a = value;
-	if (a->status != ST_VALID || authz_effective(a, f->now) != ST_VALID ||
-	    a->wildcard != f->wildcard || strcmp(a->account_id, f->account_id) != 0 ||
-	    strcmp(a->ident.type, f->ident->type) != 0 || strcmp(a->ident.value, f->ident->value) != 0)
-		return 0;
-	if (f->accept && !f->accept(a, f->now, f->ctx))
-		return 0;
-	/* prefer the most recently validated one */
-	if (!f->best || a->validated_at > f->best->validated_at)
-		f->best = a;
-	return 0;
-}
-
 int store_authz_find_valid(struct store *s, const char *account_id, const struct identifier *ident,
                            bool wildcard, time_t now,
                            bool (*accept)(const struct authz *a, time_t now, void *ctx), void *ctx,
                            char out_id[STORE_ID_LEN + 1])
 {
-	struct find_ctx f = {account_id, ident, wildcard, now, accept, ctx, NULL};
+	char key[STORE_ID_LEN + sizeof ident->value + 16];
+	ident_key(key, sizeof key, account_id, ident, wildcard);
+	const struct authz *best = NULL;
 	pthread_mutex_lock(&s->lock);
-	map_each(s->authzs, find_valid_cb, &f);
-	if (f.best)
-		memcpy(out_id, f.best->id, STORE_ID_LEN + 1);
+	const struct id_list *l = map_get(s->valid_by_ident, key);
+	for (size_t i = 0; l && i < l->n; i++) {
+		const struct authz *a = map_get(s->authzs, l->ids[i]);
+		if (!a || a->status != ST_VALID || authz_effective(a, now) != ST_VALID)
+			continue;
+		if (accept && !accept(a, now, ctx))
+			continue;
+		/* prefer the most recently validated one */
+		if (!best || a->validated_at > best->validated_at)
+			best = a;
+	}
+	if (best)
+		memcpy(out_id, best->id, STORE_ID_LEN + 1);
 	pthread_mutex_unlock(&s->lock);
-	return f.best ? 0 : -1;
+	return best ? 0 : -1;
 }
 
 int store_authz_deactivate(struct store *s, const char *id, struct problem *p)
@@ -443,6 +463,32 @@ out:
 	return rc;
 }
 
+/* Lock held: remember that authz a became valid, for store_authz_find_valid. */
+static void index_valid(struct store *s, const struct authz *a)
+{
+	char key[STORE_ID_LEN + sizeof a->ident.value + 16];
+	ident_key(key, sizeof key, a->account_id, &a->ident, a->wildcard);
+	struct id_list *l = map_get(s->valid_by_ident, key);
+	if (!l) {
+		l = xcalloc(1, sizeof *l);
+		map_put(s->valid_by_ident, key, l);
+	}
+	/* drop entries no longer valid, so a list stays as short as the live authzs */
+	time_t now = time(NULL);
+	size_t k = 0;
+	for (size_t i = 0; i < l->n; i++) {
+		const struct authz *o = map_get(s->authzs, l->ids[i]);
+		if (o && authz_effective(o, now) == ST_VALID)
+			memcpy(l->ids[k++], l->ids[i], sizeof l->ids[0]);
+	}
+	l->n = k;
+	if (l->n == l->cap) {
+		l->cap = l->cap ? 2 * l->cap : 4;
+		l->ids = xrealloc(l->ids, l->cap * sizeof *l->ids);
+	}
+	memcpy(l->ids[l->n++], a->id, sizeof l->ids[0]);
+}
+
 void store_challenge_abort(struct store *s, const char *authz_id, const char *chal_id)
 {
 	pthread_mutex_lock(&s->lock);
@@ -470,6 +516,7 @@ int store_challenge_finish(struct store *s, const char *authz_id, const char *ch
 		c->validated = now;
 		if (a->status == ST_PENDING) {
 			a->status = ST_VALID;
+			index_valid(s, a);
 			snprintf(a->validated_by, sizeof a->validated_by, "%s", c->type);
 			a->validated_at = now;
 			a->record_ttl = o->record_ttl;

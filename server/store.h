@@ -124,8 +124,8 @@ int store_account_update(struct store *s, const char *id, const char *contacts_j
  * no longer current or the account is gone. */
 int store_account_rekey(struct store *s, const char *id, const char *old_tp, const char *new_jwk,
                         const char *new_tp, char conflict_id[STORE_ID_LEN + 1]);
-/* Order ids of an account, newest first, from offset; returns how many written (<= max) and
- * sets *total. */
+/* Ids of an account's orders that are not invalid (RFC 8555 §7.1.2.1), newest first, from
+ * offset; returns how many written (<= max) and sets *total. */
 size_t store_account_orders(struct store *s, const char *id, size_t offset, size_t max,
                             char (*ids)[STORE_ID_LEN + 1], size_t *total);
 

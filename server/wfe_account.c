@@ -211,16 +211,10 @@ void wfe_account(struct req *r, const char *arg)
 	if (!post.jws.post_as_get) {
 		if (wfe_payload_object(&post, false, &p) < 0)
 			goto fail;
-		json_t *status = json_object_get(post.payload, "status");
-		bool deactivate = false;
-		if (status) {
-			if (!json_is_string(status) || strcmp(json_string_value(status), "deactivated") != 0) {
-				problem_set(&p, PROB_MALFORMED, 400,
-				            "the only status a client may set is \"deactivated\" (RFC 8555 §7.3.6)");
-				goto fail;
-			}
-			deactivate = true;
-		}
+		/* §7.3.2: the server MUST ignore updates of "status" other than deactivation (§7.3.6),
+		 * of "orders" and "termsOfServiceAgreed", and of fields it does not know */
+		const char *status = json_string_value(json_object_get(post.payload, "status"));
+		bool deactivate = status && strcmp(status, "deactivated") == 0;
 		char *contacts = NULL;
 		json_t *contact = json_object_get(post.payload, "contact");
 		if (contact && !(contacts = check_contacts(contact, &p)))

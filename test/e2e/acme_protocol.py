@@ -556,6 +556,11 @@ def sec_account(c):
     check(r.status_code == 200 and now == after,
           "§7.3.2 updates of termsOfServiceAgreed, orders and unknown fields are ignored", show(r), now)
 
+    r = a.post(a.url, {"status": "valid"})
+    now = a.fetch(a.url)
+    check(r.status_code == 200 and now == after,
+          "§7.3.2 a status update other than deactivated is ignored (200, nothing changes)", show(r), now)
+
     r = a.post(a.url, {"contact": ["tel:+12025550100"]})
     expect_problem(r, 400, "unsupportedContact", "§7.3.2 contact update to tel: → 400 unsupportedContact")
     check(a.fetch(a.url) == after, "§7.3.2 refused contact update changed nothing")
@@ -1339,6 +1344,8 @@ def slow(c):
           of)
     r = a.post(o["finalize"], {"csr": order_csr(o, ec.generate_private_key(ec.SECP256R1()))})
     expect_problem(r, 403, "orderNotReady", "§7.4 finalize of an invalid order: 403 orderNotReady")
+    urls, _ = all_orders(a)
+    check(url not in urls, "§7.1.2.1 the orders list leaves out the invalid order (SHOULD NOT include it)", urls)
 
 
 def sec_keyauth_field(c):
