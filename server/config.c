@@ -1,10 +1,12 @@
 /* config: every default in one function, the JSON file, the environment knobs, validation. */
 #include "server/config.h"
+#include "common/b64.h"
 #include "common/util.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <jansson.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,8 +57,21 @@ static void free_list(char **list, size_t *n)
 	*n = 0;
 }
 
+static void free_eab_keys(struct config *c)
+{
+	for (size_t i = 0; i < c->neab_keys; i++) {
+		OPENSSL_cleanse(c->eab_keys[i].key, c->eab_keys[i].keylen);
+		free(c->eab_keys[i].key);
+		free(c->eab_keys[i].kid);
+	}
+	free(c->eab_keys);
+	c->eab_keys = NULL;
+	c->neab_keys = 0;
+}
+
 void config_clear(struct config *c)
 {
+	free_eab_keys(c);
 	free_list(c->domain_blocklist, &c->ndomain_blocklist);
 	free_list(c->challenges, &c->nchallenges);
 	free_list(c->issuer_names, &c->nissuer_names);
@@ -70,6 +85,14 @@ bool config_challenge_enabled(const struct config *c, const char *type)
 		if (strcmp(c->challenges[i], type) == 0)
 			return true;
 	return false;
+}
+
+const struct eab_key *config_eab_key(const struct config *c, const char *kid)
+{
+	for (size_t i = 0; kid && i < c->neab_keys; i++)
+		if (strcmp(c->eab_keys[i].kid, kid) == 0)
+			return &c->eab_keys[i];
+	return NULL;
 }
 
 /* ---- JSON loading ---- */
@@ -177,6 +200,54 @@ bad:
 	return -1;
 }
 
+/* Pebble's {"kid": "base64url MAC key", ...}. Pebble takes any non-empty unpadded base64url;
+ * cobble also wants at least CONFIG_EAB_KEY_MIN octets, since a shorter key cannot verify HS256
+ * (RFC 7518 §3.2) and would only fail later, at a client's newAccount. */
+static int load_eab_keys(struct config *c, json_t *v, const char *where, char *err, size_t errlen)
+{
+	const char *kid;
+	json_t *k;
+	if (!json_is_object(v)) {
+		snprintf(err, errlen, "%sexternalAccountMACKeys: expected an object {\"key id\": \"base64url MAC key\"}",
+		         where);
+		return -1;
+	}
+	free_eab_keys(c);
+	c->eab_keys = xcalloc(json_object_size(v) + 1, sizeof *c->eab_keys);
+	json_object_foreach(v, kid, k) {
+		unsigned char *key = NULL;
+		size_t keylen = 0;
+		size_t kidlen = strlen(kid);
+		if (kidlen == 0 || kidlen > CONFIG_EAB_KID_MAX) {
+			snprintf(err, errlen, "%sexternalAccountMACKeys: a key id must be 1 to %d characters, not %zu",
+			         where, CONFIG_EAB_KID_MAX, kidlen);
+			return -1;
+		}
+		if (!json_is_string(k) || json_string_length(k) == 0 ||
+		    b64url_decode(json_string_value(k), json_string_length(k), &key, &keylen) != 0) {
+			snprintf(err, errlen,
+			         "%sexternalAccountMACKeys.%s: expected the MAC key as a base64url string (RFC 4648 §5: "
+			         "A-Z a-z 0-9 - _, no padding)",
+			         where, kid);
+			return -1;
+		}
+		if (keylen < CONFIG_EAB_KEY_MIN) {
+			snprintf(err, errlen,
+			         "%sexternalAccountMACKeys.%s: the key is %zu bytes; HS256 needs at least %d (RFC 7518 "
+			         "§3.2), e.g. `openssl rand 32 | basenc --base64url | tr -d =`",
+			         where, kid, keylen, CONFIG_EAB_KEY_MIN);
+			OPENSSL_cleanse(key, keylen);
+			free(key);
+			return -1;
+		}
+		struct eab_key *e = &c->eab_keys[c->neab_keys++];
+		e->kid = xstrdup(kid);
+		e->key = key;
+		e->keylen = keylen;
+	}
+	return 0;
+}
+
 static int load_section(struct config *c, json_t *obj, const struct key *keys, size_t nkeys,
                         const char *where, char *err, size_t errlen)
 {
@@ -272,9 +343,14 @@ static int load_section(struct config *c, json_t *obj, const struct key *keys, s
 				return -1;
 			continue;
 		}
-		/* Pebble keys cobble accepts and has no use for yet */
-		if (keys == top_keys && strcmp(name, "externalAccountMACKeys") == 0)
+		/* Pebble reads it and, deprecated in favour of profiles, uses it for nothing */
+		if (keys == top_keys && strcmp(name, "certificateValidityPeriod") == 0 && json_is_integer(v))
 			continue;
+		if (keys == top_keys && strcmp(name, "externalAccountMACKeys") == 0) {
+			if (load_eab_keys(c, v, where, err, errlen) < 0)
+				return -1;
+			continue;
+		}
 		snprintf(err, errlen, "unknown key \"%s%s\"", where, name);
 		return -1;
 	}
@@ -448,10 +524,10 @@ int config_validate(const struct config *c, char *err, size_t errlen)
 		       -1;
 	if (!!c->certificate[0] != !!c->private_key[0])
 		return snprintf(err, errlen, "certificate and privateKey: give both or neither"), -1;
-	if (c->eab_required)
+	if (c->eab_required && c->neab_keys == 0)
 		return snprintf(err, errlen,
-		                "externalAccountBindingRequired: cobble does not verify external account "
-		                "bindings yet; set it to false"),
+		                "externalAccountBindingRequired is true but externalAccountMACKeys is empty: "
+		                "no client could create an account; add {\"key id\": \"base64url MAC key\"}"),
 		       -1;
 	if (c->http_port < 1 || c->http_port > 65535 || c->tls_port < 1 || c->tls_port > 65535)
 		return snprintf(err, errlen, "httpPort/tlsPort: expected a port from 1 to 65535"), -1;

@@ -11,6 +11,16 @@
 
 #define CONFIG_MAX_LIST 16
 
+/* An external account binding MAC key (RFC 8555 §7.3.4), from "externalAccountMACKeys". */
+struct eab_key {
+	char *kid;            /* key identifier, 1 to CONFIG_EAB_KID_MAX octets */
+	unsigned char *key;   /* the decoded MAC key, CONFIG_EAB_KEY_MIN octets or more */
+	size_t keylen;
+};
+
+#define CONFIG_EAB_KID_MAX 127 /* fits struct account's eab_kid */
+#define CONFIG_EAB_KEY_MIN 32  /* RFC 7518 §3.2: an HS256 key is at least as long as the hash */
+
 struct profile {
 	char name[64];
 	char description[256];
@@ -31,6 +41,8 @@ struct config {
 	int http_port, tls_port;
 	char ocsp_responder_url[256];
 	bool eab_required;
+	struct eab_key *eab_keys;       /* owned; config_clear wipes and frees them */
+	size_t neab_keys;
 	char *domain_blocklist[CONFIG_MAX_LIST];
 	size_t ndomain_blocklist;
 	int retry_after_authz, retry_after_order;
@@ -79,5 +91,7 @@ int config_env(struct config *c, char *err, size_t errlen);
 int config_validate(const struct config *c, char *err, size_t errlen);
 void config_clear(struct config *c);
 bool config_challenge_enabled(const struct config *c, const char *type);
+/* The MAC key configured for kid (borrowed from c), or NULL. */
+const struct eab_key *config_eab_key(const struct config *c, const char *kid);
 
 #endif

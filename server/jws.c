@@ -1,4 +1,5 @@
-/* jws: RFC 8555 §6.2 flattened JWS parsing and verification, JWK import/export, RFC 7638 thumbprints. */
+/* jws: RFC 8555 §6.2 flattened JWS parsing and verification (and the HMAC of an external account
+ * binding, §7.3.4), JWK import/export, RFC 7638 thumbprints. */
 #include "server/jws.h"
 #include "common/b64.h"
 #include "common/log.h"
@@ -6,6 +7,7 @@
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/param_build.h>
@@ -33,6 +35,13 @@ static const struct alg_info {
     {"EdDSA", KEY_ED25519, NULL, 0, "Ed25519"},
 };
 
+/* RFC 7518 §3.2: HMAC with SHA-2, only for an external account binding (RFC 8555 §7.3.4). */
+static const struct mac_info {
+	const char *alg;
+	const char *md;
+	size_t len; /* hash output octets, also the least key length */
+} macs[] = {{"HS256", "SHA256", 32}, {"HS384", "SHA384", 48}, {"HS512", "SHA512", 64}};
+
 static const struct curve_info {
 	const char *crv;  /* JWK name (RFC 7518 §6.2.1.1) */
 	const char *ossl; /* OpenSSL group name */
@@ -51,6 +60,14 @@ static const struct alg_info *alg_by_name(const char *name)
 	for (size_t i = 0; i < NELEM(algs); i++)
 		if (strcmp(algs[i].alg, name) == 0)
 			return &algs[i];
+	return NULL;
+}
+
+static const struct mac_info *mac_by_name(const char *name)
+{
+	for (size_t i = 0; i < NELEM(macs); i++)
+		if (strcmp(macs[i].alg, name) == 0)
+			return &macs[i];
 	return NULL;
 }
 
@@ -424,11 +441,23 @@ static const char *json_kind(const json_t *v)
 	}
 }
 
-/* RFC 8555 §6.2: "alg" is a supported asymmetric algorithm; never "none", never a MAC. */
-static int check_alg(const json_t *hdr, struct jws *out, struct problem *p)
+/* RFC 8555 §6.2: "alg" is a supported asymmetric algorithm; never "none", never a MAC.
+ * §7.3.4: with JWS_MAC, the other way round: a MAC algorithm and nothing else. */
+static int check_alg(const json_t *hdr, unsigned flags, struct jws *out, struct problem *p)
 {
 	char b[48];
 	const char *alg = json_string_value(json_object_get(hdr, "alg"));
+	if (flags & JWS_MAC) {
+		const struct mac_info *mi = alg ? mac_by_name(alg) : NULL;
+		if (mi) {
+			snprintf(out->alg, sizeof out->alg, "%s", mi->alg);
+			return 0;
+		}
+		return problem_set(p, PROB_MALFORMED, 400,
+		                   "alg %s%s%s is not a MAC algorithm: an external account binding is MAC'd with the "
+		                   "key the CA gave you, alg HS256 (or HS384, HS512) (RFC 8555 §7.3.4)",
+		                   alg ? "\"" : "", alg ? shown(alg, b) : "(missing)", alg ? "\"" : "");
+	}
 	if (!alg)
 		return problem_set(p, PROB_MALFORMED, 400,
 		                   "JWS protected header has no \"alg\" string; set it to one of " SUPPORTED_ALGS
@@ -451,11 +480,21 @@ static int check_alg(const json_t *hdr, struct jws *out, struct problem *p)
 	                   "alg \"%s\" is not supported; use one of " SUPPORTED_ALGS, shown(alg, b));
 }
 
-/* RFC 8555 §6.2: exactly one of "jwk" and "kid"; "url" always; "nonce" a string when present. */
-static int check_header(const json_t *hdr, struct jws *out, struct problem *p)
+/* RFC 8555 §6.2: exactly one of "jwk" and "kid"; "url" always; "nonce" a string when present.
+ * §7.3.4: with JWS_MAC, "kid" is the CA's key id and there is no "jwk". */
+static int check_header(const json_t *hdr, unsigned flags, struct jws *out, struct problem *p)
 {
 	json_t *jwk = json_object_get(hdr, "jwk"), *kid = json_object_get(hdr, "kid");
 	json_t *url = json_object_get(hdr, "url"), *nonce = json_object_get(hdr, "nonce");
+	if ((flags & JWS_MAC) && jwk)
+		return problem_set(p, PROB_MALFORMED, 400,
+		                   "the protected header has \"jwk\", but an external account binding names its MAC key "
+		                   "with \"kid\" only; the account key is its payload (RFC 8555 §7.3.4)");
+	if ((flags & JWS_MAC) && (!json_is_string(kid) || json_string_length(kid) == 0))
+		return problem_set(p, PROB_MALFORMED, 400,
+		                   "the protected header has %s \"kid\"; an external account binding's \"kid\" is the key "
+		                   "identifier the CA gave you with the MAC key (RFC 8555 §7.3.4)",
+		                   kid ? "an empty or non-string" : "no");
 	if (jwk && kid)
 		return problem_set(p, PROB_MALFORMED, 400,
 		                   "JWS protected header has both \"jwk\" and \"kid\"; send exactly one: \"jwk\" for "
@@ -494,6 +533,11 @@ static int check_header(const json_t *hdr, struct jws *out, struct problem *p)
 }
 
 int jws_parse(const char *body, size_t len, struct jws *out, struct problem *p)
+{
+	return jws_parse_ex(body, len, 0, out, p);
+}
+
+int jws_parse_ex(const char *body, size_t len, unsigned flags, struct jws *out, struct problem *p)
 {
 	json_t *root = NULL;
 	unsigned char *prot = NULL;
@@ -557,7 +601,7 @@ int jws_parse(const char *body, size_t len, struct jws *out, struct problem *p)
 		            json_kind(out->protected_hdr));
 		goto out;
 	}
-	if (check_alg(out->protected_hdr, out, p) != 0 || check_header(out->protected_hdr, out, p) != 0)
+	if (check_alg(out->protected_hdr, flags, out, p) != 0 || check_header(out->protected_hdr, flags, out, p) != 0)
 		goto out;
 	/* RFC 8555 §6.3: an empty payload is a POST-as-GET. */
 	out->post_as_get = out->payload_len == 0;
@@ -650,6 +694,37 @@ out:
 	EVP_MD_CTX_free(ctx);
 	OPENSSL_free(der);
 	return rc;
+}
+
+int jws_verify_hmac(const struct jws *j, const unsigned char *key, size_t keylen, struct problem *p)
+{
+	unsigned char mac[EVP_MAX_MD_SIZE];
+	size_t maclen = 0;
+	const struct mac_info *mi = mac_by_name(j->alg);
+	if (!mi || !key || !j->signing_input) {
+		log_error("jws_verify_hmac: called without a JWS parsed with JWS_MAC or a key");
+		return problem_set(p, PROB_SERVER_INTERNAL, 500, "internal error while checking the JWS MAC");
+	}
+	if (keylen < mi->len)
+		return problem_set(p, PROB_MALFORMED, 400,
+		                   "alg %s needs a MAC key of at least %zu bytes (RFC 7518 §3.2), and this key has %zu; "
+		                   "use HS256",
+		                   mi->alg, mi->len, keylen);
+	if (!EVP_Q_mac(NULL, "HMAC", NULL, mi->md, NULL, key, keylen, (const unsigned char *)j->signing_input,
+	               strlen(j->signing_input), mac, sizeof mac, &maclen)) {
+		log_error("jws_verify_hmac: EVP_Q_mac failed for %s", mi->alg);
+		ERR_clear_error();
+		return problem_set(p, PROB_SERVER_INTERNAL, 500, "internal error while checking the JWS MAC");
+	}
+	int bad = j->sig_len != maclen || CRYPTO_memcmp(mac, j->sig, maclen) != 0;
+	OPENSSL_cleanse(mac, sizeof mac);
+	if (bad)
+		return problem_set(p, PROB_UNAUTHORIZED, 403,
+		                   "the %s MAC is invalid: compute HMAC-SHA-%s over ASCII(protected || \".\" || "
+		                   "payload), exactly as sent, with the MAC key the CA gave you for this \"kid\", "
+		                   "base64url-decoded (not its text)",
+		                   mi->alg, mi->alg + 2);
+	return 0;
 }
 
 /* JOSE r||s from the DER signature OpenSSL makes. */

@@ -1,5 +1,6 @@
 /* jws: RFC 8555 §6.2 flattened JWS (RFC 7515) parsing and verification, JWK (RFC 7517) import
- * and export, and RFC 7638 thumbprints. Algorithms: RS256, ES256, ES384, ES512, EdDSA (Ed25519). */
+ * and export, and RFC 7638 thumbprints. Algorithms: RS256, ES256, ES384, ES512, EdDSA (Ed25519);
+ * HS256, HS384, HS512 only for an external account binding (RFC 8555 §7.3.4). */
 #ifndef COBBLE_JWS_H
 #define COBBLE_JWS_H
 
@@ -36,11 +37,23 @@ struct jws {
  * (malformed/badSignatureAlgorithm/badPublicKey, status 400) and returns -1, leaving *out clear. */
 int jws_parse(const char *body, size_t len, struct jws *out, struct problem *p);
 
+/* jws_parse_ex flags. */
+#define JWS_MAC 0x1 /* RFC 8555 §7.3.4 external account binding: "alg" HS256/HS384/HS512 and
+                     * nothing else (else malformed), "kid" (the CA's key id) and no "jwk" */
+
+/* jws_parse with flags (0 is jws_parse). Same ownership and errors. */
+int jws_parse_ex(const char *body, size_t len, unsigned flags, struct jws *out, struct problem *p);
+
 /* Verify j's signature with key: the key type must fit j->alg (RSA >= 2048 bits for RS256,
  * P-256/P-384/P-521 for ES256/384/512, Ed25519 for EdDSA), else badSignatureAlgorithm;
  * a bad signature is malformed ("JWS signature is invalid"). ECDSA signatures are the JOSE
  * fixed-size r||s form. Returns 0 when valid, -1 with p filled. */
 int jws_verify(const struct jws *j, EVP_PKEY *key, struct problem *p);
+
+/* Verify the MAC of j (parsed with JWS_MAC) with the raw key (borrowed). The key must be at least
+ * as long as the hash (RFC 7518 §3.2), else malformed; a wrong MAC is unauthorized (the MAC is the
+ * proof of the external account). Compares in constant time. Returns 0 when valid, -1 with p. */
+int jws_verify_hmac(const struct jws *j, const unsigned char *key, size_t keylen, struct problem *p);
 
 /* Free what *j owns and zero it. */
 void jws_clear(struct jws *j);

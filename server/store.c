@@ -84,6 +84,7 @@ static void account_copy(struct account *dst, const struct account *src)
 	*dst = *src;
 	dst->jwk = xstrdup(src->jwk);
 	dst->contacts_json = xstrdup(src->contacts_json);
+	dst->eab_json = xstrdup(src->eab_json);
 }
 
 void account_clear(struct account *a)
@@ -92,6 +93,7 @@ void account_clear(struct account *a)
 		return;
 	free(a->jwk);
 	free(a->contacts_json);
+	free(a->eab_json);
 	memset(a, 0, sizeof *a);
 }
 

@@ -43,6 +43,7 @@ struct account {
 	time_t created;
 	bool tos_agreed;
 	char eab_kid[128];           /* external account binding key id, "" when none */
+	char *eab_json;              /* RFC 8555 §7.3.4: the binding JWS as sent (compact JSON), or NULL */
 };
 
 struct challenge {

@@ -1,8 +1,10 @@
-/* wfe_account: newAccount (RFC 8555 §7.3), the account resource and its orders list (§7.1.2.1,
- * §7.3.2, §7.3.6), and keyChange (§7.3.5). */
+/* wfe_account: newAccount (RFC 8555 §7.3) with external account binding (§7.3.4), the account
+ * resource and its orders list (§7.1.2.1, §7.3.2, §7.3.6), and keyChange (§7.3.5). */
+#include "common/log.h"
 #include "common/util.h"
 #include "server/wfe.h"
 
+#include <openssl/err.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,6 +51,107 @@ static char *check_contacts(const json_t *contact, struct problem *p)
 		}
 	}
 	return json_dumps(contact, JSON_COMPACT);
+}
+
+/* A client-supplied name made safe to quote in a detail and a log line. */
+static const char *printable(const char *s, char out[72])
+{
+	size_t i = 0;
+	for (; s[i] && i < 64; i++)
+		out[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
+	snprintf(out + i, 72 - i, "%s", s[i] ? "..." : "");
+	return out;
+}
+
+/* RFC 8555 §7.3.4: check the "externalAccountBinding" of a newAccount, step by step as the RFC
+ * lists them. On success sets acct->eab_kid and acct->eab_json (the JWS as sent, which the
+ * account object shows; it holds a MAC, not the key). Returns 0, or -1 with p filled. A key id
+ * may bind any number of accounts, as with Pebble. */
+static int check_eab(struct req *r, const struct post *post, const json_t *eab, struct account *acct,
+                     struct problem *p)
+{
+	struct jws j = {0};
+	char *text = NULL;
+	json_t *payload = NULL;
+	EVP_PKEY *bound = NULL;
+	char b[72], b2[128];
+	int rc = -1;
+	if (!json_is_object(eab)) {
+		problem_set(p, PROB_MALFORMED, 400,
+		            "\"externalAccountBinding\" must be a flattened JWS object {\"protected\", \"payload\", "
+		            "\"signature\"} MAC'd with the key the CA gave you (RFC 8555 §7.3.4)");
+		goto out;
+	}
+	if (!(text = json_dumps(eab, JSON_COMPACT))) {
+		log_msg(LOG_ERROR, r->reqid, "newAccount: json_dumps failed for the external account binding");
+		problem_set(p, PROB_SERVER_INTERNAL, 500, "could not read the external account binding");
+		goto out;
+	}
+	/* 1. a well-formed JWS with a MAC algorithm; 2. "kid" present */
+	if (jws_parse_ex(text, strlen(text), JWS_MAC, &j, p) < 0) {
+		problem_prefix(p, "externalAccountBinding: ");
+		goto out;
+	}
+	/* 2. no "nonce", and "url" the same as the outer JWS's */
+	if (j.nonce) {
+		problem_set(p, PROB_MALFORMED, 400,
+		            "externalAccountBinding: the protected header must not have a \"nonce\" (RFC 8555 §7.3.4)");
+		goto out;
+	}
+	if (strcmp(j.url, post->jws.url) != 0) {
+		problem_set(p, PROB_MALFORMED, 400,
+		            "externalAccountBinding: \"url\" is \"%s\" but must be the outer JWS's \"url\", the "
+		            "newAccount URL %s (RFC 8555 §7.3.4)",
+		            printable(j.url, b), post->jws.url);
+		goto out;
+	}
+	/* 3. the MAC key named by "kid" */
+	const struct eab_key *k = config_eab_key(r->srv->cfg, j.kid);
+	if (!k) {
+		problem_set(p, PROB_UNAUTHORIZED, 403,
+		            "externalAccountBinding: \"kid\" \"%s\" is not a key id this server knows%s",
+		            printable(j.kid, b),
+		            r->srv->cfg->neab_keys ? "; use a key id and MAC key from its externalAccountMACKeys"
+		                                   : " (it has no externalAccountMACKeys configured)");
+		goto out;
+	}
+	/* 4. the MAC verifies with that key */
+	if (jws_verify_hmac(&j, k->key, k->keylen, p) < 0) {
+		snprintf(b2, sizeof b2, "externalAccountBinding for kid \"%s\": ", printable(j.kid, b));
+		problem_prefix(p, b2);
+		goto out;
+	}
+	/* 5. the payload is the key that signs the outer JWS */
+	payload = json_loadb((const char *)j.payload, j.payload_len, JSON_REJECT_DUPLICATES, NULL);
+	if (!json_is_object(payload)) {
+		problem_set(p, PROB_MALFORMED, 400,
+		            "externalAccountBinding: the payload must be the account key as a JWK, the same key as "
+		            "the outer JWS's \"jwk\" (RFC 8555 §7.3.4)");
+		goto out;
+	}
+	if (!(bound = jwk_import(payload, p))) {
+		problem_prefix(p, "externalAccountBinding payload: ");
+		goto out;
+	}
+	if (EVP_PKEY_eq(bound, post->jws.jwk) != 1) {
+		problem_set(p, PROB_UNAUTHORIZED, 403,
+		            "externalAccountBinding: the payload is a different key from the one that signs this "
+		            "request; MAC the account key's JWK, the outer JWS's \"jwk\" (RFC 8555 §7.3.4)");
+		goto out;
+	}
+	snprintf(acct->eab_kid, sizeof acct->eab_kid, "%s", j.kid);
+	acct->eab_json = text;
+	text = NULL;
+	log_msg(LOG_INFO, r->reqid, "newAccount: external account binding verified for kid \"%s\"",
+	        printable(acct->eab_kid, b));
+	rc = 0;
+out:
+	ERR_clear_error();
+	EVP_PKEY_free(bound);
+	json_decref(payload);
+	free(text);
+	jws_clear(&j);
+	return rc;
 }
 
 static void reply_account(struct req *r, int status, const struct account *a)
@@ -103,11 +206,17 @@ void wfe_new_account(struct req *r, const char *arg)
 		            "no account exists for this key (onlyReturnExisting was set)");
 		goto fail;
 	}
-	if (srv->cfg->eab_required && !json_object_get(post.payload, "externalAccountBinding")) {
+	/* RFC 8555 §7.3.4 */
+	json_t *eab = json_object_get(post.payload, "externalAccountBinding");
+	if (srv->cfg->eab_required && !eab) {
 		problem_set(&p, PROB_EXTERNAL_ACCOUNT_REQUIRED, 400,
-		            "this server requires an externalAccountBinding to create an account");
+		            "this server requires an externalAccountBinding to create an account: a JWS over the "
+		            "account key's JWK, MAC'd (HS256) with a key id and MAC key the CA gives you "
+		            "(RFC 8555 §7.3.4)");
 		goto fail;
 	}
+	if (eab && check_eab(r, &post, eab, &acct, &p) < 0)
+		goto fail;
 	if (!json_is_true(json_object_get(post.payload, "termsOfServiceAgreed"))) {
 		problem_set(&p, PROB_MALFORMED, 400,
 		            "you must agree to the terms of service: set \"termsOfServiceAgreed\": true "

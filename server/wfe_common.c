@@ -227,6 +227,10 @@ json_t *wfe_account_json(struct req *r, const struct account *a)
 		json_object_set_new(o, "key", key);
 	json_object_set_new(o, "orders", json_string_take(wfe_url(r, PATH_ACCOUNT "%s/orders", a->id)));
 	json_object_set_new(o, "createdAt", time_json(a->created));
+	/* RFC 8555 §7.1.2: the binding as the client sent it (a MAC, never the key) */
+	json_t *eab = a->eab_json ? json_loads(a->eab_json, 0, NULL) : NULL;
+	if (eab)
+		json_object_set_new(o, "externalAccountBinding", eab);
 	return o;
 }
 

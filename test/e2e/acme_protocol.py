@@ -3,12 +3,15 @@
 TAP line per check: exact status codes, Content-Types, problem types, and that bad input gets a
 clear answer and changes nothing (the objects involved are fetched again and compared).
 
-Usage: acme_protocol.py --part main|slow|strict DIRECTORY_URL CA_BUNDLE MANAGEMENT_URL
+Usage: acme_protocol.py --part main|slow|strict|eab [--eab-key KID=KEY ...] DIRECTORY_URL CA_BUNDLE
+       MANAGEMENT_URL
 
   main  the server runs with COBBLE_VA_ALWAYS_VALID=1, COBBLE_WFE_NONCEREJECT=0,
         COBBLE_AUTHZREUSE=0, COBBLE_ALTERNATE_ROOTS=1
   slow  the server validates for real (and fails: nothing answers on loopback) after a random
         pause (COBBLE_VA_SLEEPTIME), so challenges are seen while "processing"
+  eab   the server requires external account binding (§7.3.4) with the MAC keys given as
+        --eab-key KID=BASE64URL-KEY (at least two, the second at least 48 bytes long)
 
 Section numbers in check names and comments are those of RFC 8555.
 """
@@ -1376,6 +1379,113 @@ def strict(c):
     check(r.status_code == 200, "-strict: the challenge POST {} is accepted", show(r))
 
 
+def b64u_decode(s):
+    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+
+
+MACS = {"HS256": hashlib.sha256, "HS384": hashlib.sha384, "HS512": hashlib.sha512}
+
+
+def eab_jws(kid, mac_key, url, jwk, alg="HS256", extra=None, payload=None, signer=None):
+    """§7.3.4 externalAccountBinding: {alg, kid, url} over the account key's JWK, MAC'd with mac_key
+    (signer, when given, makes the signature instead)."""
+    prot = {"alg": alg, "kid": kid, "url": url}
+    prot.update(extra or {})
+    p64 = b64u(json.dumps(prot))
+    pl64 = b64u(json.dumps(jwk) if payload is None else payload)
+    data = ("%s.%s" % (p64, pl64)).encode()
+    sig = signer(data) if signer else hmac.new(mac_key, data, MACS[alg]).digest()
+    return {"protected": p64, "payload": pl64, "signature": b64u(sig)}
+
+
+def sec_eab(c):
+    """§7.3.4 external account binding, required by the server (meta.externalAccountRequired)."""
+    conn = c.conn
+    na = conn.dir["newAccount"]
+    (kid1, key1), (kid2, key2) = c.eab_keys[:2]
+    check(conn.dir.get("meta", {}).get("externalAccountRequired") is True,
+          "§7.1.1 meta.externalAccountRequired is true", conn.dir.get("meta"))
+
+    k = Key()
+    r = conn.post(na, {"termsOfServiceAgreed": True}, k)
+    expect_problem(r, 400, "externalAccountRequired",
+                   "§7.3.4 newAccount without externalAccountBinding: 400 externalAccountRequired")
+    check("externalAccountBinding" in (problem_of(r) or {}).get("detail", ""),
+          "...and the detail names externalAccountBinding", show(r))
+    check(account_exists(conn, k) is None, "§7.3.4 ...and no account was created")
+
+    # the binding as a client makes it
+    k = Key()
+    eab = eab_jws(kid1, key1, na, k.jwk())
+    r = conn.post(na, {"termsOfServiceAgreed": True, "externalAccountBinding": eab}, k)
+    body = r.json() if r.status_code == 201 else {}
+    expect_json(r, 201, "§7.3.4 newAccount with a good HS256 binding for %s: 201 Created" % kid1)
+    check(body.get("externalAccountBinding") == eab,
+          "§7.1.2 the account object shows externalAccountBinding as sent", body)
+    check(b64u(key1) not in r.text and c.eab_raw[kid1] not in r.text,
+          "the account object does not contain the MAC key", r.text)
+    loc = r.headers.get("Location")
+    if loc:
+        acct = Account(conn, k, loc)
+        got = acct.fetch(loc)
+        check(got.get("externalAccountBinding") == eab and got.get("status") == "valid",
+              "§7.3.2 POST-as-GET of the account shows the binding too", got)
+        r = conn.post(na, {"termsOfServiceAgreed": True}, k)
+        check(r.status_code == 200 and r.headers.get("Location") == loc,
+              "§7.3.1 newAccount again with the bound key, without a binding: 200, the same account", show(r))
+        r = acct.post(conn.dir["newOrder"], {"identifiers": idents("eab.example.com")})
+        check(r.status_code == 201, "the bound account orders (201)", show(r))
+
+    # a key id binds more than one account, as with Pebble
+    k = Key()
+    r = conn.post(na, {"termsOfServiceAgreed": True, "externalAccountBinding": eab_jws(kid1, key1, na, k.jwk())}, k)
+    check(r.status_code == 201, "§7.3.4 the same key id binds a second account (as Pebble): 201", show(r))
+    k = Key("EdDSA")
+    r = conn.post(na, {"termsOfServiceAgreed": True,
+                       "externalAccountBinding": eab_jws(kid2, key2, na, k.jwk(), alg="HS384")}, k)
+    check(r.status_code == 201, "§7.3.4 HS384 binding with %s (a %d-byte key), EdDSA account key: 201"
+          % (kid2, len(key2)), show(r))
+
+    rsa_key = Key("RS256")
+    refusals = [
+        # (what, make(key) -> binding, status, type, detail part)
+        ("a MAC made with another kid's key",
+         lambda k: eab_jws(kid1, key2, na, k.jwk()), 403, "unauthorized", "MAC is invalid"),
+        ("an unknown kid",
+         lambda k: eab_jws("no-such-kid", key1, na, k.jwk()), 403, "unauthorized", "\"no-such-kid\""),
+        ("a url other than newAccount's",
+         lambda k: eab_jws(kid1, key1, conn.dir["newOrder"], k.jwk()), 400, "malformed", "\"url\""),
+        ("a payload that is another key",
+         lambda k: eab_jws(kid1, key1, na, Key().jwk()), 403, "unauthorized", "different key"),
+        ("a payload that is not a JWK",
+         lambda k: eab_jws(kid1, key1, na, None, payload='"hello"'), 400, "malformed", "JWK"),
+        ("alg none",
+         lambda k: eab_jws(kid1, key1, na, k.jwk(), alg="none", signer=lambda d: b""), 400, "malformed",
+         "not a MAC algorithm"),
+        ("alg RS256, signed with an RSA key",
+         lambda k: eab_jws(kid1, key1, na, k.jwk(), alg="RS256", signer=rsa_key.sign), 400, "malformed",
+         "not a MAC algorithm"),
+        ("a nonce",
+         lambda k: eab_jws(kid1, key1, na, k.jwk(), extra={"nonce": conn.fresh_nonce()}), 400, "malformed",
+         "\"nonce\""),
+        ("a jwk in its header",
+         lambda k: eab_jws(kid1, key1, na, k.jwk(), extra={"jwk": k.jwk()}), 400, "malformed", "\"jwk\""),
+        ("HS512 and a %d-byte key" % len(key1),
+         lambda k: eab_jws(kid1, key1, na, k.jwk(), alg="HS512"), 400, "malformed", "at least 64 bytes"),
+        ("a string instead of a JWS",
+         lambda k: "eyJhbGciOiJIUzI1NiJ9", 400, "malformed", "flattened JWS"),
+    ]
+    for what, make, status, ptype, part in refusals:
+        k = Key()
+        r = conn.post(na, {"termsOfServiceAgreed": True, "externalAccountBinding": make(k)}, k)
+        expect_problem(r, status, ptype, "§7.3.4 binding with %s: %d %s" % (what, status, ptype))
+        detail = (problem_of(r) or {}).get("detail", "")
+        check(part in detail and "externalAccountBinding" in detail,
+              "...and the detail says what is wrong (%s)" % part, show(r))
+        check(account_exists(conn, k) is None, "...and no account was created (onlyReturnExisting: "
+              "accountDoesNotExist)")
+
+
 def run(name, fn, c):
     try:
         fn(c)
@@ -1385,7 +1495,8 @@ def run(name, fn, c):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--part", choices=("main", "slow", "strict"), default="main")
+    ap.add_argument("--part", choices=("main", "slow", "strict", "eab"), default="main")
+    ap.add_argument("--eab-key", action="append", default=[], metavar="KID=KEY")
     ap.add_argument("directory")
     ap.add_argument("ca")
     ap.add_argument("mgmt")
@@ -1396,6 +1507,11 @@ def main():
     if args.part == "slow":
         c.A, _ = new_account(c.conn)
         run("slow validation", slow, c)
+        return 1 if FAILED else 0
+    if args.part == "eab":
+        c.eab_raw = dict(kv.split("=", 1) for kv in args.eab_key)
+        c.eab_keys = [(kid, b64u_decode(v)) for kid, v in c.eab_raw.items()]
+        run("external account binding", sec_eab, c)
         return 1 if FAILED else 0
     if args.part == "strict":
         c.A, _ = new_account(c.conn)

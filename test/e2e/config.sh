@@ -25,8 +25,18 @@ check_fails "issuer names must be canonical" 'is not a lowercase A-label' '{"dns
 check_fails "reuse is capped at 10 days" 'reuseMaxDays: expected 0 to 10' '{"dnsPersist": {"reuseMaxDays": 11}}'
 check_fails "DNSSEC needs a trust anchor file" 'dns.trustAnchor' '{"dns": {"dnssec": "validate"}}'
 check_fails "unknown challenge type" 'challenges: unknown type "http-02"' '{"challenges": ["http-02"]}'
-check_fails "external account binding is refused until it is verified" 'externalAccountBindingRequired' \
-	'{"externalAccountBindingRequired": true}'
+check_fails "externalAccountBindingRequired without MAC keys names both keys" \
+	'externalAccountBindingRequired is true but externalAccountMACKeys is empty' '{"externalAccountBindingRequired": true}'
+check_fails "externalAccountMACKeys must be an object" 'externalAccountMACKeys: expected an object' \
+	'{"externalAccountMACKeys": ["kid-1"]}'
+check_fails "an EAB MAC key that is not base64url names its kid" 'externalAccountMACKeys.kid-1: expected the MAC key as a base64url string' \
+	'{"externalAccountMACKeys": {"kid-1": "not base64url!"}}'
+check_fails "a padded EAB MAC key is refused, as by Pebble" 'externalAccountMACKeys.kid-1: expected the MAC key as a base64url string' \
+	'{"externalAccountMACKeys": {"kid-1": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY0="}}'
+check_fails "an EAB MAC key under 32 bytes is refused (RFC 7518 §3.2)" 'externalAccountMACKeys.kid-1: the key is 16 bytes' \
+	'{"externalAccountMACKeys": {"kid-1": "MDEyMzQ1Njc4OWFiY2RlZg"}}'
+check_fails "an empty EAB key id is refused" 'externalAccountMACKeys: a key id must be 1 to 127 characters' \
+	'{"externalAccountMACKeys": {"": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY"}}'
 out=$(COBBLE_WFE_NONCEREJECT=abc "$COBBLE_BIN" --check-config 2>&1); rc=$?
 [ "$rc" -eq 1 ] && grep -q 'COBBLE_WFE_NONCEREJECT' <<<"$out" && ok "a bad environment knob is named" ||
 	{ notok "a bad environment knob is named"; echo "$out" | sed 's/^/    # /'; }
@@ -56,6 +66,28 @@ cat >"$T/pebble-config.json" <<JSON
 }
 JSON
 check "Pebble's configuration file passes --check-config" cc -config "$T/pebble-config.json"
+# Pebble's test/config/pebble-config-external-account-bindings.json, keys as Pebble has them
+cat >"$T/pebble-eab.json" <<JSON
+{
+  "pebble": {
+    "listenAddress": "0.0.0.0:14000",
+    "managementListenAddress": "0.0.0.0:15000",
+    "httpPort": 5002,
+    "tlsPort": 5001,
+    "ocspResponderURL": "",
+    "retryAfter": {"authz": 3, "order": 5},
+    "externalAccountBindingRequired": true,
+    "externalAccountMACKeys": {
+      "kid-1": "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W",
+      "kid-2": "b10lLJs8l1GPIzsLP0s6pMt8O0XVGnfTaCeROxQM0BIt2XrJMDHJZBM5NuQmQJQH",
+      "kid-3": "HjudV5qnbreN-n9WyFSH-t4HXuEx_XFen45zuxY-G1h6fr74V3cUM_dVlwQZBWmc"
+    },
+    "certificateValidityPeriod": 157766400
+  }
+}
+JSON
+check "Pebble's external account binding configuration (required, three MAC keys) passes --check-config" \
+	cc -config "$T/pebble-eab.json"
 COBBLE_LOG=$T/cobble.log
 PEBBLE_VA_NOSLEEP=1 "$COBBLE_BIN" -config "$T/pebble-config.json" -log-format json >"$COBBLE_LOG" 2>&1 &
 COBBLE_PID=$!; _pids+=($COBBLE_PID)

@@ -3,7 +3,8 @@
 # Debian's python3-cryptography and python3-requests): exact status codes, Content-Types and
 # problem types, bad input that changes nothing, four clients in parallel. Then a second server
 # that validates for real (and fails: nothing answers on loopback) after a pause, to see
-# challenges while "processing" and the invalid path.
+# challenges while "processing" and the invalid path. Then external account binding (RFC 8555
+# §7.3.4) required, with the raw client and with lego's --eab.
 # Run inside a private network namespace (test/run.sh does): nothing here leaves the machine.
 . "$(dirname "$0")/../lib/common.sh"
 
@@ -15,13 +16,15 @@ if ! "$PY" -c 'import cryptography, requests' 2>/dev/null; then
 fi
 [ -x "$COBBLE_BIN" ] || { notok "cobble binary $COBBLE_BIN exists"; exit 1; }
 
-# client PART: run the Python client against the running cobble; its TAP lines go to our output.
+# client PART [ARGS...]: run the Python client against the running cobble; its TAP lines go to
+# our output.
 client() {
-	"$PY" "$HERE/acme_protocol.py" --part "$1" "$DIR_URL" "$CA_BUNDLE" "https://localhost:$MGMT_PORT"
+	local part=$1; shift
+	"$PY" "$HERE/acme_protocol.py" --part "$part" "$@" "$DIR_URL" "$CA_BUNDLE" "https://localhost:$MGMT_PORT"
 	local rc=$?
 	# 1 = some check printed "not ok"; anything else non-zero is a crash without a TAP line
 	[ "$rc" -eq 0 ] || _fails=$((_fails + 1))
-	[ "$rc" -eq 0 ] || [ "$rc" -eq 1 ] || notok "acme_protocol.py --part $1 ran to the end (exit $rc)"
+	[ "$rc" -eq 0 ] || [ "$rc" -eq 1 ] || notok "acme_protocol.py --part $part ran to the end (exit $rc)"
 }
 
 # Port 9 (discard) on loopback: nothing answers, so a real validation fails at once.
@@ -52,4 +55,51 @@ if start_cobble COBBLE_VA_ALWAYS_VALID=1 COBBLE_VA_NOSLEEP=1 COBBLE_WFE_NONCEREJ
 	stop_cobble
 else
 	notok "cobble starts with -strict"
+fi
+
+# External account binding required, with MAC keys as in Pebble's
+# test/config/pebble-config-external-account-bindings.json (48-byte keys, unpadded base64url).
+KID1=kid-1 KEY1=zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W
+KID2=kid-2 KEY2=b10lLJs8l1GPIzsLP0s6pMt8O0XVGnfTaCeROxQM0BIt2XrJMDHJZBM5NuQmQJQH
+cat >"$T/eab.json" <<JSON
+{"pebble": {"externalAccountBindingRequired": true,
+            "externalAccountMACKeys": {"$KID1": "$KEY1", "$KID2": "$KEY2"}}}
+JSON
+if start_cobble COBBLE_VA_ALWAYS_VALID=1 COBBLE_VA_NOSLEEP=1 COBBLE_WFE_NONCEREJECT=0 -- -config "$T/eab.json"; then
+	ok "cobble starts requiring external account binding, with two MAC keys"
+	client eab --eab-key "$KID1=$KEY1" --eab-key "$KID2=$KEY2"
+	if command -v lego >/dev/null; then
+		LG=$T/lego
+		lego_eab() {
+			env LEGO_CA_CERTIFICATES="$CA_BUNDLE" lego --server "$DIR_URL" --accept-tos --email eab@example.test \
+				--path "$LG" --eab "$@" -d eab.example.test --http --http.port "127.0.0.1:$(free_port)" run \
+				>"$T/lego.out" 2>&1
+		}
+		if ! lego_eab --kid "$KID1" --hmac "$KEY2" && grep -q 'unauthorized' "$T/lego.out" &&
+			! ls "$LG"/accounts/*/*/account.json >/dev/null 2>&1; then
+			ok "lego --eab with another kid's --hmac is refused (unauthorized), no account saved"
+		else
+			notok "lego --eab with another kid's --hmac is refused (unauthorized), no account saved"
+			tail -5 "$T/lego.out" | sed 's/^/    # /'
+		fi
+		rm -rf "$LG"
+		if lego_eab --kid "$KID2" --hmac "$KEY2"; then
+			ok "lego --eab --kid $KID2 --hmac KEY: account and certificate"
+			acct=$LG/accounts/localhost_$ACME_PORT/eab@example.test/account.json
+			check "lego: its account shows the binding for $KID2" "$PY" -c '
+import base64, json, sys
+eab = json.load(open(sys.argv[1]))["registration"]["body"]["externalAccountBinding"]
+prot = json.loads(base64.urlsafe_b64decode(eab["protected"] + "=" * (-len(eab["protected"]) % 4)))
+sys.exit(0 if prot["kid"] == sys.argv[2] and prot["alg"] == "HS256" else 1)' "$acct" "$KID2"
+			check "lego: the certificate is for eab.example.test" sh -c \
+				"openssl x509 -noout -ext subjectAltName -in '$LG/certificates/eab.example.test.crt' | grep -q 'DNS:eab.example.test'"
+		else
+			notok "lego --eab --kid $KID2 --hmac KEY: account and certificate"; tail -25 "$T/lego.out" | sed 's/^/    # /'
+		fi
+	else
+		skip "lego with --eab" "lego is not installed"
+	fi
+	stop_cobble
+else
+	notok "cobble starts requiring external account binding"
 fi

@@ -1,4 +1,5 @@
-/* test_jws: server/jws.c — RFC 8555 §6.2 flattened JWS, RFC 7517/7518 JWK import, RFC 7638 thumbprints.
+/* test_jws: server/jws.c — RFC 8555 §6.2 flattened JWS, RFC 7517/7518 JWK import, RFC 7638 thumbprints,
+ * and the HMAC of an external account binding (RFC 8555 §7.3.4, RFC 7518 §3.2).
  * Each table row is one test, named after the rule it checks. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -466,9 +467,34 @@ static const struct parse_case parses[] = {
      PROB_BAD_PUBLIC_KEY, "exactly 32 octets"},
 };
 
-static void run_parse(void **state)
+/* RFC 8555 §7.3.4, jws_parse_ex with JWS_MAC: an external account binding is MAC'd, names the CA's
+ * key id, has no jwk. */
+#define EAB_TAIL "\"url\":\"https://ca.test/acme/new-acct\"}"
+
+static const struct parse_case eab_parses[] = {
+    {"EAB: alg RS256 refused as malformed", NULL, "{\"alg\":\"RS256\",\"kid\":\"kid-1\"," EAB_TAIL, NULL,
+     PROB_MALFORMED, "not a MAC algorithm"},
+    {"EAB: alg ES256 refused as malformed", NULL, "{\"alg\":\"ES256\",\"kid\":\"kid-1\"," EAB_TAIL, NULL,
+     PROB_MALFORMED, "HS256"},
+    {"EAB: alg none refused as malformed", NULL, "{\"alg\":\"none\",\"kid\":\"kid-1\"," EAB_TAIL, NULL,
+     PROB_MALFORMED, "alg \"none\" is not a MAC algorithm"},
+    {"EAB: missing alg refused", NULL, "{\"kid\":\"kid-1\"," EAB_TAIL, NULL, PROB_MALFORMED, "(missing)"},
+    {"EAB: alg hs256 in lower case refused", NULL, "{\"alg\":\"hs256\",\"kid\":\"kid-1\"," EAB_TAIL, NULL,
+     PROB_MALFORMED, "not a MAC algorithm"},
+    {"EAB: jwk in the header refused", NULL, "{\"alg\":\"HS256\",\"jwk\":$P256,\"kid\":\"kid-1\"," EAB_TAIL, NULL,
+     PROB_MALFORMED, "has \"jwk\""},
+    {"EAB: missing kid refused", NULL, "{\"alg\":\"HS256\"," EAB_TAIL, NULL, PROB_MALFORMED, "no \"kid\""},
+    {"EAB: empty kid refused", NULL, "{\"alg\":\"HS256\",\"kid\":\"\"," EAB_TAIL, NULL, PROB_MALFORMED,
+     "empty or non-string \"kid\""},
+    {"EAB: kid that is not a string refused", NULL, "{\"alg\":\"HS256\",\"kid\":7," EAB_TAIL, NULL,
+     PROB_MALFORMED, "empty or non-string \"kid\""},
+    {"EAB: missing url refused", NULL, "{\"alg\":\"HS256\",\"kid\":\"kid-1\"}", NULL, PROB_MALFORMED, "\"url\""},
+    {"EAB: crit refused", NULL, "{\"alg\":\"HS256\",\"crit\":[\"x\"],\"kid\":\"kid-1\"," EAB_TAIL, NULL,
+     PROB_MALFORMED, "\"crit\""},
+};
+
+static void parse_fails(const struct parse_case *c, unsigned flags)
 {
-	const struct parse_case *c = *state;
 	struct jws j;
 	struct problem p;
 	char *body = NULL;
@@ -483,9 +509,160 @@ static void run_parse(void **state)
 	}
 	memset(&j, 0x5a, sizeof j); /* jws_parse must leave *out clear on failure, whatever it held */
 	memset(&p, 0, sizeof p);
-	assert_int_equal(jws_parse(body, strlen(body), &j, &p), -1);
+	if (flags)
+		assert_int_equal(jws_parse_ex(body, strlen(body), flags, &j, &p), -1);
+	else
+		assert_int_equal(jws_parse(body, strlen(body), &j, &p), -1);
 	expect_problem(&p, c->type, c->detail);
 	expect_cleared(&j);
+	jws_clear(&j);
+	free(body);
+}
+
+static void run_parse(void **state)
+{
+	parse_fails(*state, 0);
+}
+
+static void run_eab_parse(void **state)
+{
+	parse_fails(*state, JWS_MAC);
+}
+
+/* ---- RFC 8555 §7.3.4: the HMAC of an external account binding (RFC 7518 §3.2) ---- */
+
+static const unsigned char mac_key32[32] = "0123456789abcdef0123456789abcdef";
+static const unsigned char mac_key64[64] = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+static const unsigned char mac_other[32] = "fedcba9876543210fedcba9876543210";
+
+/* An external account binding as a client makes it: header {alg, kid, url}, payload the account
+ * key's JWK, MAC'd with key. */
+static char *mac_jws(const char *alg, const unsigned char *key, size_t keylen, const char *payload)
+{
+	const char *md = strcmp(alg, "HS512") == 0 ? "SHA512" : strcmp(alg, "HS384") == 0 ? "SHA384" : "SHA256";
+	char *prot = NULL, *input = NULL, *body = NULL;
+	assert_true(asprintf(&prot, "{\"alg\":\"%s\",\"kid\":\"kid-1\",\"url\":\"https://ca.test/acme/new-acct\"}",
+	                     alg) > 0);
+	char *p64 = b64s(prot), *pl64 = b64s(payload);
+	assert_true(asprintf(&input, "%s.%s", p64, pl64) > 0);
+	unsigned char mac[64];
+	size_t maclen = 0;
+	assert_non_null(EVP_Q_mac(NULL, "HMAC", NULL, md, NULL, key, keylen, (unsigned char *)input, strlen(input), mac,
+	                          sizeof mac, &maclen));
+	char *sig = b64url_encode(mac, maclen);
+	assert_true(asprintf(&body, "{\"protected\":\"%s\",\"payload\":\"%s\",\"signature\":\"%s\"}", p64, pl64, sig) >
+	            0);
+	free(prot);
+	free(input);
+	free(p64);
+	free(pl64);
+	free(sig);
+	return body;
+}
+
+enum mac_change { MAC_AS_MADE, MAC_OTHER_KEY, MAC_PAYLOAD, MAC_TRUNCATED, MAC_EMPTY };
+
+struct mac_case {
+	const char *name;
+	const char *alg;
+	const unsigned char *sign_key, *verify_key;
+	size_t sign_len, verify_len;
+	enum mac_change change;
+	const char *type; /* NULL: verifies */
+	int status;
+	const char *detail;
+};
+
+static const struct mac_case macs[] = {
+    {"EAB: HS256 MAC verifies with the CA's key", "HS256", mac_key32, mac_key32, 32, 32, MAC_AS_MADE, NULL, 0, NULL},
+    {"EAB: HS384 MAC verifies with a 64-byte key", "HS384", mac_key64, mac_key64, 64, 64, MAC_AS_MADE, NULL, 0, NULL},
+    {"EAB: HS512 MAC verifies with a 64-byte key", "HS512", mac_key64, mac_key64, 64, 64, MAC_AS_MADE, NULL, 0, NULL},
+    {"EAB: HS256 MAC made with another key is unauthorized", "HS256", mac_other, mac_key32, 32, 32, MAC_AS_MADE,
+     PROB_UNAUTHORIZED, 403, "MAC is invalid"},
+    {"EAB: HS256 MAC over a changed payload is unauthorized", "HS256", mac_key32, mac_key32, 32, 32, MAC_PAYLOAD,
+     PROB_UNAUTHORIZED, 403, "MAC is invalid"},
+    {"EAB: HS256 MAC truncated to 16 bytes is unauthorized", "HS256", mac_key32, mac_key32, 32, 32, MAC_TRUNCATED,
+     PROB_UNAUTHORIZED, 403, "MAC is invalid"},
+    {"EAB: an empty MAC is unauthorized", "HS256", mac_key32, mac_key32, 32, 32, MAC_EMPTY, PROB_UNAUTHORIZED, 403,
+     "MAC is invalid"},
+    {"EAB: HS512 with a 32-byte key is malformed (RFC 7518 §3.2)", "HS512", mac_key32, mac_key32, 32, 32,
+     MAC_AS_MADE, PROB_MALFORMED, 400, "at least 64 bytes"},
+    {"EAB: HS384 with a 32-byte key is malformed (RFC 7518 §3.2)", "HS384", mac_key32, mac_key32, 32, 32,
+     MAC_AS_MADE, PROB_MALFORMED, 400, "at least 48 bytes"},
+};
+
+static void run_mac(void **state)
+{
+	const struct mac_case *c = *state;
+	struct jws j;
+	struct problem p;
+	char *body = mac_jws(c->alg, c->sign_key, c->sign_len, jwk_p256), *changed = NULL;
+	json_t *hold = NULL;
+	if (c->change == MAC_PAYLOAD) {
+		changed = with_member(body, "payload", "e30");
+	} else if (c->change == MAC_TRUNCATED || c->change == MAC_EMPTY) {
+		char *sig = NULL;
+		if (c->change == MAC_TRUNCATED) {
+			const char *full = member(body, "signature", &hold);
+			unsigned char *raw = NULL;
+			size_t rawlen = 0;
+			assert_int_equal(b64url_decode(full, strlen(full), &raw, &rawlen), 0);
+			sig = b64url_encode(raw, 16);
+			free(raw);
+		}
+		changed = with_member(body, "signature", sig ? sig : "");
+		free(sig);
+	}
+	const char *use = changed ? changed : body;
+	memset(&p, 0, sizeof p);
+	assert_int_equal(jws_parse_ex(use, strlen(use), JWS_MAC, &j, &p), 0);
+	assert_string_equal(j.alg, c->alg);
+	assert_string_equal(j.kid, "kid-1");
+	assert_null(j.jwk);
+	assert_null(j.nonce);
+	int rc = jws_verify_hmac(&j, c->verify_key, c->verify_len, &p);
+	if (!c->type) {
+		if (rc != 0)
+			fail_msg("MAC refused: %s %s", p.type, p.detail);
+		assert_memory_equal(j.payload, jwk_p256, strlen(jwk_p256));
+	} else {
+		assert_int_equal(rc, -1);
+		assert_string_equal(p.type, c->type);
+		assert_int_equal(p.status, c->status);
+		if (!strstr(p.detail, c->detail))
+			fail_msg("detail \"%s\" does not mention \"%s\"", p.detail, c->detail);
+	}
+	jws_clear(&j);
+	json_decref(hold);
+	free(changed);
+	free(body);
+}
+
+/* The same binding is refused by jws_parse: normal requests never accept a MAC (RFC 8555 §6.2). */
+static void test_mac_jws_refused_without_the_flag(void **state)
+{
+	(void)state;
+	struct jws j;
+	struct problem p;
+	char *body = mac_jws("HS256", mac_key32, sizeof mac_key32, jwk_p256);
+	memset(&p, 0, sizeof p);
+	assert_int_equal(jws_parse(body, strlen(body), &j, &p), -1);
+	expect_problem(&p, PROB_BAD_SIGNATURE_ALGORITHM, "MAC");
+	expect_cleared(&j);
+	free(body);
+}
+
+/* A JWS parsed for a request cannot be passed off as MAC'd: jws_verify_hmac wants a MAC alg. */
+static void test_verify_hmac_needs_a_mac_alg(void **state)
+{
+	(void)state;
+	struct jws j;
+	struct problem p;
+	char *body = sign_as(k_p256, 1, "{}");
+	assert_int_equal(jws_parse(body, strlen(body), &j, &p), 0);
+	memset(&p, 0, sizeof p);
+	assert_int_equal(jws_verify_hmac(&j, mac_key32, sizeof mac_key32, &p), -1);
+	assert_string_equal(p.type, PROB_SERVER_INTERNAL);
 	jws_clear(&j);
 	free(body);
 }
@@ -758,11 +935,11 @@ static int teardown(void **state)
 int main(void)
 {
 	static const char *const part_names[] = {"payload", "protected header", "signature", "key"};
-	struct CMUnitTest tests[128];
+	struct CMUnitTest tests[192];
 	size_t n = 0;
 	char names[NELEM(round_trips)][64];
 
-	if (NELEM(round_trips) + NELEM(tampers) + NELEM(fits) + NELEM(eclens) + NELEM(parses) + NELEM(canons) + 7 >
+	if (NELEM(round_trips) + NELEM(tampers) + NELEM(fits) + NELEM(eclens) + NELEM(parses) + NELEM(canons) + NELEM(macs) + NELEM(eab_parses) + 9 >
 	    NELEM(tests))
 		abort();
 	for (size_t i = 0; i < NELEM(round_trips); i++) {
@@ -786,6 +963,11 @@ int main(void)
 	for (size_t i = 0; i < NELEM(parses); i++)
 		tests[n++] = (struct CMUnitTest){.name = parses[i].name, .test_func = run_parse,
 		                                 .initial_state = (void *)&parses[i]};
+	for (size_t i = 0; i < NELEM(eab_parses); i++)
+		tests[n++] = (struct CMUnitTest){.name = eab_parses[i].name, .test_func = run_eab_parse,
+		                                 .initial_state = (void *)&eab_parses[i]};
+	for (size_t i = 0; i < NELEM(macs); i++)
+		tests[n++] = (struct CMUnitTest){.name = macs[i].name, .test_func = run_mac, .initial_state = (void *)&macs[i]};
 	static const char *const canon_names[] = {
 	    "RSA canonical JWK round trip", "P-256 canonical JWK round trip", "P-384 canonical JWK round trip",
 	    "P-521 canonical JWK round trip", "Ed25519 canonical JWK round trip"};
@@ -800,6 +982,8 @@ int main(void)
 	    cmocka_unit_test(test_post_as_get_detected),
 	    cmocka_unit_test(test_signing_input_is_as_sent),
 	    cmocka_unit_test(test_sign_sets_alg_from_key),
+	    cmocka_unit_test(test_mac_jws_refused_without_the_flag),
+	    cmocka_unit_test(test_verify_hmac_needs_a_mac_alg),
 	};
 	for (size_t i = 0; i < NELEM(plain); i++)
 		tests[n++] = plain[i];
