@@ -69,7 +69,9 @@ certbot_run() {
 		--config-dir "$CB" --work-dir "$CB/work" --logs-dir "$CB/logs")
 	local rc=0
 	"${cmd[@]}" >"$T/cmd.out" 2>&1 || rc=$?
-	if [ "$rc" -ne 0 ] && grep -q 'nonce refused on purpose' "$T/cmd.out"; then
+	# certbot 2.1.0 on Python 3.11 can hide the real error behind "AttributeError: can't set
+	# attribute" (certbot #9539, fixed in 2.2.0): its own log of this run has the real one
+	if [ "$rc" -ne 0 ] && grep -q 'nonce refused on purpose' "$T/cmd.out" "$CB/logs/letsencrypt.log" 2>/dev/null; then
 		echo "# $name: certbot gave up after two deliberate badNonce refusals in a row; once more"
 		rc=0
 		"${cmd[@]}" >"$T/cmd.out" 2>&1 || rc=$?
