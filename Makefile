@@ -43,7 +43,8 @@ $(BUILD)/test/%: $(BUILD)/test/unit/%.o $(BUILD)/libcobble.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $^ -o $@ $(TEST_LIBS) $(LDLIBS) $(EXTRA_LDFLAGS)
 
-run: deps
+run:
+	@bash scripts/install-deps.sh build
 	@$(MAKE) --no-print-directory $(BUILD)/cobble
 	./$(BUILD)/cobble $(ARGS)
 

@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
-# Install every build and test dependency of cobble from Debian 12's packages.
-# Idempotent and quiet when everything is already present.
+# Install cobble's dependencies from Debian 12's packages. Idempotent; quiet when all is present.
+#   install-deps.sh          everything the build and every test needs (make test)
+#   install-deps.sh build    only what building and running cobble needs (make run)
 set -euo pipefail
 
-pkgs=(
-  build-essential pkg-config clang libclang-rt-14-dev
+build_pkgs=(
+  build-essential pkg-config
   libmicrohttpd-dev libssl-dev libjansson-dev libgetdns-dev
-  libpsl-dev publicsuffix libidn2-dev libcurl4-openssl-dev libcmocka-dev
-  openssl ca-certificates curl iproute2 util-linux procps
+  libpsl-dev publicsuffix libidn2-dev libcurl4-openssl-dev
+  openssl ca-certificates
+)
+test_pkgs=(
+  clang libclang-rt-14-dev libcmocka-dev curl iproute2 util-linux procps jq
   knot knot-dnsutils
   lego certbot python3-acme uacme dehydrated
   nodejs npm
   chromium fonts-dejavu-core
 )
-
 # The npm ACME client the end-to-end tests drive (installed outside the tests' network namespace).
 node_deps() {
   if [ -f test/node/package-lock.json ] && [ ! -d test/node/node_modules ]; then
@@ -22,6 +25,13 @@ node_deps() {
   fi
 }
 cd "$(dirname "$0")/.."
+
+if [ "${1:-}" = build ]; then
+  pkgs=("${build_pkgs[@]}")
+  node_deps() { :; }
+else
+  pkgs=("${build_pkgs[@]}" "${test_pkgs[@]}")
+fi
 
 missing=()
 for p in "${pkgs[@]}"; do
