@@ -46,21 +46,6 @@ order() {
 	[ -s "$T/$tag.json" ] || echo '{}' >"$T/$tag.json"
 }
 
-# show FILE...: the files as TAP diagnostics.
-show() { local f; for f in "$@"; do [ -s "$f" ] && sed 's/^/    #   /' "$f" | head -40; done; }
-
-# jq_ok NAME TAG EXPR [JQ-ARGS...]: a TAP line for EXPR on $T/TAG.json.
-jq_ok() {
-	local name=$1 tag=$2 expr=$3; shift 3
-	if jq -e "$@" "$expr" "$T/$tag.json" >/dev/null 2>&1; then
-		ok "$name"
-	else
-		notok "$name"
-		echo "    # wanted: $expr"
-		show "$T/$tag.json" "$T/$tag.err"
-	fi
-}
-
 # verify_chain PEM NAMES...: the leaf chains to the root through the rest of PEM, and its
 # subjectAltName holds exactly NAMES. Prints why not.
 verify_chain() {

@@ -115,19 +115,10 @@ acme_case() {
 	[ -s "$T/$tag.json" ] || echo '{}' >"$T/$tag.json"
 }
 
-show() { local f; for f in "$@"; do [ -s "$f" ] && sed 's/^/    #   /' "$f" | head -30; done; }
-
-# jq_ok NAME TAG EXPR [JQ-ARGS...]: a TAP line for EXPR on $T/TAG.json.
-jq_ok() {
-	local name=$1 tag=$2 expr=$3; shift 3
-	if jq -e "$@" "$expr" "$T/$tag.json" >/dev/null 2>&1; then
-		ok "$name"
-	else
-		notok "$name"
-		echo "    # wanted: $expr"
-		show "$T/$tag.json" "$T/$tag/err"
-		grep -E "validation .*$tag" "$COBBLE_LOG" | tail -3 | sed 's/^/    #   log: /'
-	fi
+# extra diagnostics for common.sh's jq_ok: the client's errors and the validation log lines
+jq_ok_more() {
+	show "$T/$1/err"
+	grep -E "validation .*$1" "$COBBLE_LOG" | tail -3 | sed 's/^/    #   log: /'
 }
 
 # issued NAME TAG SAN: valid authz, challenge and order; the chain verifies against /roots/0 and

@@ -20,6 +20,23 @@ check() {
 	if out=$("$@" 2>&1); then ok "$name"; else notok "$name"; echo "$out" | sed 's/^/    # /' | tail -n 40; fi
 }
 
+# show FILE...: the files as TAP diagnostics.
+show() { local f; for f in "$@"; do [ -s "$f" ] && sed 's/^/    #   /' "$f" | head -40; done; }
+
+# jq_ok NAME TAG EXPR [JQ-ARGS...]: a TAP line for jq EXPR on $T/TAG.json; on failure shows the
+# JSON and $T/TAG.err, then calls jq_ok_more TAG when the script defines it.
+jq_ok() {
+	local name=$1 tag=$2 expr=$3; shift 3
+	if jq -e "$@" "$expr" "$T/$tag.json" >/dev/null 2>&1; then
+		ok "$name"
+	else
+		notok "$name"
+		echo "    # wanted: $expr"
+		show "$T/$tag.json" "$T/$tag.err"
+		if declare -F jq_ok_more >/dev/null; then jq_ok_more "$tag"; fi
+	fi
+}
+
 # A free TCP port on 127.0.0.1 (asks the kernel; tiny race accepted in tests).
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
