@@ -678,6 +678,8 @@ int ca_issue(struct ca *ca, EVP_PKEY *pub, const char *const *dns, size_t ndns,
 		out->chains[i] = xasprintf("%s%s", leaf_pem, ca->h[i].chain_pem);
 	out->not_before = nb;
 	out->not_after = na;
+	memcpy(out->aki, ca->issuer_keyid, KEYID_LEN);
+	out->aki_len = KEYID_LEN;
 	rc = 0;
 out:
 	X509_NAME_free(issuer);

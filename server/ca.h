@@ -50,6 +50,8 @@ void ca_csr_clear(struct ca_csr *csr);
 
 struct ca_issued {
 	char serial[41];   /* lowercase hex, no leading zeros beyond what DER needs */
+	unsigned char aki[32]; /* AKI keyIdentifier (the issuing intermediate's SKI), RFC 9773 §4.1 */
+	size_t aki_len;
 	char **chains;     /* per root: PEM of leaf then intermediates up to (not including) the root */
 	size_t nchains;
 	time_t not_before, not_after;

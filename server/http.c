@@ -44,6 +44,8 @@ static const struct route acme_routes[] = {
     {PATH_CHALLENGE, true, M_POST, wfe_challenge},
     {PATH_CERT, true, M_POST, wfe_cert},
     {PATH_REVOKE, false, M_POST, wfe_revoke},
+    /* RFC 9773 §4.1: GET; POST-as-GET as for every other read */
+    {PATH_RENEWAL_INFO "/", true, M_GET | M_HEAD | M_POST, wfe_renewal_info},
 };
 
 static struct MHD_Daemon *acme_daemon, *mgmt_daemon;
@@ -164,8 +166,11 @@ static void dispatch(struct req *r)
 		return;
 	}
 	if (r->mgmt) {
-		if (m != M_GET && m != M_HEAD) {
-			problem_set(&p, PROB_MALFORMED, 405, "the management interface only answers GET");
+		/* one exception, as Pebble's test hook: POST /set-renewal-info/ (RFC 9773 testing) */
+		bool hook = m == M_POST && strcmp(r->path, MGMT_SET_RENEWAL_INFO) == 0;
+		if (m != M_GET && m != M_HEAD && !hook) {
+			problem_set(&p, PROB_MALFORMED, 405, "the management interface only answers GET (and POST "
+			            "at " MGMT_SET_RENEWAL_INFO ")");
 			http_add_header(r, "Allow", "GET, HEAD");
 			http_reply_problem(r, &p);
 			return;

@@ -1,9 +1,11 @@
 /* mgmt: the management listener's resources, as Pebble's: roots, intermediates and their keys
- * (with rel="alternate" links), and certificate status by serial. */
+ * (with rel="alternate" links), certificate status by serial, and the renewalInfo test hook. */
 #include "common/util.h"
 #include "server/events.h"
 #include "server/wfe.h"
 
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +77,51 @@ static void cert_status(struct req *r, const char *serial)
 	}
 	cert_clear(&c);
 	http_reply_json(r, 200, o);
+}
+
+/* Pebble's POST /set-renewal-info/ body {"Certificate": PEM, "ARIResponse": text}: from now on the
+ * certificate's renewalInfo (RFC 9773 §4) answers with that text verbatim (it need not even be
+ * valid JSON), e.g. a window in the past to make a client renew at once. */
+static void set_renewal_info(struct req *r)
+{
+	struct problem p;
+	json_error_t jerr;
+	json_t *body = r->body ? json_loadb(r->body, r->body_len, 0, &jerr) : NULL;
+	const char *pem = json_string_value(json_object_get(body, "Certificate"));
+	const char *text = json_string_value(json_object_get(body, "ARIResponse"));
+	BIO *bio = NULL;
+	X509 *x = NULL;
+	EVP_PKEY *pub = NULL;
+	unsigned char *der = NULL;
+	char serial[41], err[256];
+	if (!pem || !text) {
+		problem_set(&p, PROB_MALFORMED, 400, "the body must be JSON {\"Certificate\": PEM text, "
+		            "\"ARIResponse\": the renewalInfo body to serve}");
+		goto fail;
+	}
+	if (!(bio = BIO_new_mem_buf(pem, -1)) || !(x = PEM_read_bio_X509(bio, NULL, NULL, NULL))) {
+		problem_set(&p, PROB_MALFORMED, 400, "\"Certificate\" is not a PEM certificate");
+		goto fail;
+	}
+	int len = i2d_X509(x, &der);
+	if (len <= 0 || ca_cert_inspect(r->srv->ca, der, (size_t)len, serial, &pub, err, sizeof err) < 0) {
+		problem_set(&p, PROB_MALFORMED, 400, "\"Certificate\": %s", len <= 0 ? "cannot encode it" : err);
+		goto fail;
+	}
+	if (store_cert_set_ari_response(r->srv->store, serial, text) < 0) {
+		problem_set(&p, PROB_MALFORMED, 404, "no certificate with serial %s was issued here", serial);
+		goto fail;
+	}
+	http_reply_raw(r, 200, NULL, NULL, 0);
+	goto out;
+fail:
+	http_reply_problem(r, &p);
+out:
+	OPENSSL_free(der);
+	EVP_PKEY_free(pub);
+	X509_free(x);
+	BIO_free(bio);
+	json_decref(body);
 }
 
 static void html_escape(FILE *f, const char *s)
@@ -168,7 +215,8 @@ static void index_page(struct req *r)
 		           "intermediate</a> (<a href=\"/root-keys/%d\">root key</a>, <a "
 		           "href=\"/intermediate-keys/%d\">intermediate key</a>)</li>\n",
 		        i, i, i, i, i);
-	fputs("</ul>\n<p>Certificate status: <code>/cert-status-by-serial/&lt;hex&gt;</code></p>\n", f);
+	fputs("</ul>\n<p>Certificate status: <code>/cert-status-by-serial/&lt;hex&gt;</code>; renewalInfo "
+	      "test hook: <code>POST /set-renewal-info/</code></p>\n", f);
 	events_table(f, "Recent validations", "validation", NULL);
 	events_table(f, "Recent orders and certificates", "order", "certificate");
 	fputs("</body></html>\n", f);
@@ -184,6 +232,14 @@ void mgmt_route(struct req *r, const char *path)
 	}
 	if (pem_resource(r, path))
 		return;
+	if (strcmp(path, MGMT_SET_RENEWAL_INFO) == 0) {
+		if (strcmp(r->method, "POST") == 0)
+			set_renewal_info(r);
+		else
+			not_found(r, "POST {\"Certificate\": PEM, \"ARIResponse\": text} here to set a "
+			             "certificate's renewalInfo answer");
+		return;
+	}
 	if (util_has_prefix(path, "/cert-status-by-serial/")) {
 		cert_status(r, path + strlen("/cert-status-by-serial/"));
 		return;

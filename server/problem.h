@@ -6,6 +6,7 @@
 
 /* Short ACME error names; the document's type is "urn:ietf:params:acme:error:" + name. */
 #define PROB_ACCOUNT_DOES_NOT_EXIST "accountDoesNotExist"
+#define PROB_ALREADY_REPLACED "alreadyReplaced" /* RFC 9773 §7.4 */
 #define PROB_ALREADY_REVOKED "alreadyRevoked"
 #define PROB_BAD_CSR "badCSR"
 #define PROB_BAD_NONCE "badNonce"

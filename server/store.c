@@ -22,6 +22,7 @@ struct store {
 	struct map *orders;     /* id → struct order */
 	struct map *certs;      /* id → struct cert */
 	struct map *by_serial;  /* serial → cert id (char *) */
+	struct map *by_certid;  /* RFC 9773 certID → cert id (char *) */
 	struct map *valid_by_ident; /* "account|type|value|wildcard" → struct id_list of authzs that
 	                               became valid, so reuse lookups never scan every authz */
 };
@@ -143,6 +144,7 @@ static void cert_copy(struct cert *dst, const struct cert *src)
 	dst->chains = xcalloc(src->nchains, sizeof *dst->chains);
 	for (size_t i = 0; i < src->nchains; i++)
 		dst->chains[i] = xstrdup(src->chains[i]);
+	dst->ari_response = xstrdup(src->ari_response);
 }
 
 void cert_clear(struct cert *c)
@@ -152,6 +154,7 @@ void cert_clear(struct cert *c)
 	for (size_t i = 0; i < c->nchains; i++)
 		free(c->chains[i]);
 	free(c->chains);
+	free(c->ari_response);
 	memset(c, 0, sizeof *c);
 }
 
@@ -191,6 +194,7 @@ struct store *store_new(void)
 	s->orders = map_new(free_order);
 	s->certs = map_new(free_cert);
 	s->by_serial = map_new(free);
+	s->by_certid = map_new(free);
 	s->valid_by_ident = map_new(free_id_list);
 	return s;
 }
@@ -205,6 +209,7 @@ void store_free(struct store *s)
 	map_free(s->orders);
 	map_free(s->certs);
 	map_free(s->by_serial);
+	map_free(s->by_certid);
 	map_free(s->valid_by_ident);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
@@ -702,7 +707,48 @@ void store_cert_add(struct store *s, struct cert *in)
 	cert_copy(c, in);
 	map_put(s->certs, c->id, c);
 	map_put(s->by_serial, c->serial, xstrdup(c->id));
+	if (c->certid[0])
+		map_put(s->by_certid, c->certid, xstrdup(c->id));
 	pthread_mutex_unlock(&s->lock);
+}
+
+int store_cert_by_certid(struct store *s, const char *certid, struct cert *out)
+{
+	pthread_mutex_lock(&s->lock);
+	const char *id = map_get(s->by_certid, certid);
+	struct cert *c = id ? map_get(s->certs, id) : NULL;
+	if (c)
+		cert_copy(out, c);
+	pthread_mutex_unlock(&s->lock);
+	return c ? 0 : -1;
+}
+
+int store_cert_set_replaced(struct store *s, const char *id, const char *expect, const char *order_id)
+{
+	int rc = -1;
+	pthread_mutex_lock(&s->lock);
+	struct cert *c = map_get(s->certs, id);
+	if (c && strcmp(c->replaced_by, expect) == 0) {
+		snprintf(c->replaced_by, sizeof c->replaced_by, "%s", order_id);
+		rc = 0;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+int store_cert_set_ari_response(struct store *s, const char *serial_in, const char *text)
+{
+	char serial[41];
+	store_serial_norm(serial_in, serial);
+	pthread_mutex_lock(&s->lock);
+	const char *id = map_get(s->by_serial, serial);
+	struct cert *c = id ? map_get(s->certs, id) : NULL;
+	if (c) {
+		free(c->ari_response);
+		c->ari_response = xstrdup(text);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return c ? 0 : -1;
 }
 
 int store_cert_get(struct store *s, const char *id, struct cert *out)

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "server/ari.h"
 #include "server/problem.h"
 
 #define STORE_ID_LEN 16     /* hex characters of an object id */
@@ -84,6 +85,7 @@ struct order {
 	size_t nidents;
 	char cert_id[STORE_ID_LEN + 1];      /* "" until issued */
 	char profile[64];
+	char replaces[ARI_CERTID_MAX]; /* RFC 9773 §5: certID of the certificate it replaces, or "" */
 	struct stored_problem error;
 };
 
@@ -98,6 +100,11 @@ struct cert {
 	bool revoked;
 	int reason;
 	time_t revoked_at;
+	unsigned char aki[ARI_AKI_MAX]; /* the AKI keyIdentifier (the issuer's SKI) */
+	size_t aki_len;
+	char certid[ARI_CERTID_MAX];    /* RFC 9773 §4.1 certID, set at issuance */
+	char replaced_by[STORE_ID_LEN + 1]; /* RFC 9773 §5: the order that replaces it, or "" */
+	char *ari_response;             /* test hook: literal renewalInfo body to serve, or NULL */
 };
 
 struct store;
@@ -174,6 +181,14 @@ int store_order_finish(struct store *s, const char *id, const char *cert_id, con
 void store_cert_add(struct store *s, struct cert *in); /* assigns in->id */
 int store_cert_get(struct store *s, const char *id, struct cert *out);
 int store_cert_by_serial(struct store *s, const char *serial, struct cert *out);
+/* RFC 9773 §4.1: by certID (as ari_certid_make writes it). Returns 0 or -1. */
+int store_cert_by_certid(struct store *s, const char *certid, struct cert *out);
+/* RFC 9773 §5: record order_id as the replacement, if the replacement is still `expect` ("" for
+ * none): compare-and-set under the lock. Returns 0, or -1 when it changed meanwhile or is gone. */
+int store_cert_set_replaced(struct store *s, const char *id, const char *expect, const char *order_id);
+/* Test hook (Pebble's set-renewal-info): serve `text` (copied) as the renewalInfo body of the
+ * certificate with this serial. Returns 0, or -1 when unknown. */
+int store_cert_set_ari_response(struct store *s, const char *serial, const char *text);
 /* Returns 0; -1 with alreadyRevoked in p; -2 when unknown. */
 int store_cert_revoke(struct store *s, const char *serial, int reason, struct problem *p);
 

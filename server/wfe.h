@@ -23,6 +23,8 @@
 #define PATH_CERT "/acme/cert/"
 #define PATH_REVOKE "/acme/revoke-cert"
 #define PATH_ACCOUNT_HASH "/acme/account-hash/"
+/* RFC 9773 §4.1: the directory gives it without the slash; clients append "/" certID */
+#define PATH_RENEWAL_INFO "/acme/renewal-info"
 
 /* Handlers: `arg` is the path after the route's prefix ("" for exact routes). */
 void wfe_directory(struct req *r, const char *arg);
@@ -37,7 +39,10 @@ void wfe_authz(struct req *r, const char *arg);
 void wfe_challenge(struct req *r, const char *arg);
 void wfe_cert(struct req *r, const char *arg);
 void wfe_revoke(struct req *r, const char *arg);
+void wfe_renewal_info(struct req *r, const char *arg);
 void mgmt_route(struct req *r, const char *arg);
+/* The management listener's one POST resource (Pebble's path): see mgmt.c. */
+#define MGMT_SET_RENEWAL_INFO "/set-renewal-info/"
 
 /* A new string: the base URL followed by the formatted path. */
 char *wfe_url(struct req *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -74,6 +79,12 @@ json_t *wfe_stored_problem_json(const struct stored_problem *sp);
 struct va_job;
 void wfe_va_job(struct req *r, const struct account *acct, const struct authz *a,
                 const struct challenge *c, struct va_job *job);
+
+/* RFC 9773 §5: newOrder's "replaces" must be a certID of a certificate of this CA, issued to
+ * acct, sharing an identifier with o and not already replaced by an order that is not invalid.
+ * Returns 0 with the certificate in *out (caller clears) and o->replaces set, or -1 with p. */
+int wfe_replaces_check(struct req *r, const struct account *acct, struct order *o, json_t *replaces,
+                       struct cert *out, struct problem *p);
 
 /* The account URL a client sees (what a dns-persist-01 record must name). New string. */
 char *wfe_account_url(struct req *r, const char *account_id);

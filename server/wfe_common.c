@@ -265,6 +265,8 @@ json_t *wfe_order_json(struct req *r, const struct order *o)
 	json_object_set_new(j, "finalize", json_string_take(wfe_url(r, PATH_FINALIZE "%s", o->id)));
 	if (o->profile[0])
 		json_object_set_new(j, "profile", json_string(o->profile));
+	if (o->replaces[0])
+		json_object_set_new(j, "replaces", json_string(o->replaces));
 	if (o->cert_id[0])
 		json_object_set_new(j, "certificate", json_string_take(wfe_url(r, PATH_CERT "%s", o->cert_id)));
 	json_t *err = wfe_stored_problem_json(&o->error);

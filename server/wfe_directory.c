@@ -31,6 +31,7 @@ void wfe_directory(struct req *r, const char *arg)
 	json_object_set_new(d, "newOrder", json_string_take(wfe_url(r, PATH_NEW_ORDER)));
 	json_object_set_new(d, "revokeCert", json_string_take(wfe_url(r, PATH_REVOKE)));
 	json_object_set_new(d, "keyChange", json_string_take(wfe_url(r, PATH_KEY_CHANGE)));
+	json_object_set_new(d, "renewalInfo", json_string_take(wfe_url(r, PATH_RENEWAL_INFO)));
 	json_t *meta = json_object();
 	json_object_set_new(meta, "termsOfService",
 	                    json_string(c->terms_of_service[0]

@@ -4,6 +4,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "common/workq.h"
+#include "server/ari.h"
 #include "server/events.h"
 #include "server/va.h"
 #include "server/wfe.h"
@@ -304,6 +305,7 @@ void wfe_new_order(struct req *r, const char *arg)
 	struct problem p;
 	struct order o = {0};
 	struct authz *fresh_authz = NULL;
+	struct cert replaced = {0};
 	if (wfe_post(r, AUTH_KID, &post, &p) < 0 || wfe_payload_object(&post, false, &p) < 0)
 		goto fail;
 	if (parse_identifiers(r, json_object_get(post.payload, "identifiers"), &o.idents, &o.nidents, &p) < 0)
@@ -347,6 +349,11 @@ void wfe_new_order(struct req *r, const char *arg)
 		snprintf(o.profile, sizeof o.profile, "%s", name);
 	}
 
+	/* RFC 9773 §5: checked before anything is created, so a refused order leaves no trace */
+	json_t *replaces = json_object_get(post.payload, "replaces");
+	if (replaces && wfe_replaces_check(r, &post.acct, &o, replaces, &replaced, &p) < 0)
+		goto fail;
+
 	o.authz_ids = xcalloc(o.nidents, sizeof *o.authz_ids);
 	fresh_authz = xcalloc(o.nidents, sizeof *fresh_authz);
 	size_t nfresh = 0;
@@ -380,6 +387,13 @@ void wfe_new_order(struct req *r, const char *arg)
 	o.expires = now + ORDER_LIFETIME;
 	store_order_add(srv->store, &o);
 	memcpy(r->cont_id, o.id, sizeof r->cont_id);
+	if (replaces && store_cert_set_replaced(srv->store, replaced.id, replaced.replaced_by, o.id) < 0) {
+		/* another newOrder claimed it between the check and now; this order stays, unlinked */
+		problem_set(&p, PROB_ALREADY_REPLACED, 409,
+		            "certificate %s was replaced by another order while this one was created",
+		            replaced.serial);
+		goto fail;
+	}
 	char names[300] = "";
 	for (size_t i = 0; i < o.nidents && strlen(names) < sizeof names - 2; i++)
 		snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? ", " : "", o.idents[i].value);
@@ -391,6 +405,7 @@ fail:
 	wfe_fail(r, &p);
 out:
 	free(fresh_authz);
+	cert_clear(&replaced);
 	order_clear(&o);
 	post_clear(&post);
 }
@@ -465,6 +480,10 @@ static void issue(void *state, void *arg)
 		c.not_before = out.not_before;
 		c.not_after = out.not_after;
 		c.issued = time(NULL);
+		memcpy(c.aki, out.aki, out.aki_len);
+		c.aki_len = out.aki_len;
+		if (ari_certid_make(c.aki, c.aki_len, c.serial, c.certid) < 0)
+			log_error("issue: ari_certid_make failed for serial %s", c.serial);
 		store_cert_add(srv->store, &c);
 		store_order_finish(srv->store, job->order_id, c.id, NULL);
 		log_info("issued certificate serial=%s order=%s account=%s names=%zu", c.serial, job->order_id,

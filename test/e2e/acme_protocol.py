@@ -1086,6 +1086,102 @@ def sec_revoke(c):
     expect_problem(r, 400, "malformed", "§7.6 revokeCert without certificate: 400 malformed")
 
 
+# ---------------------------------------------------------------------------------------------
+# RFC 9773 ACME Renewal Information (section numbers below are RFC 9773's)
+
+
+def ari_certid(pem):
+    """§4.1: base64url(AKI keyIdentifier) "." base64url(serial DER content octets)."""
+    cert = pem_certs(pem)[0]
+    aki = cert.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value.key_identifier
+    n = cert.serial_number
+    return b64u(aki) + "." + b64u(n.to_bytes(n.bit_length() // 8 + 1, "big"))
+
+
+def ari_window(r):
+    w = r.json().get("suggestedWindow", {})
+    return rfc3339(w["start"]), rfc3339(w["end"])
+
+
+def sec_ari(c):
+    a, b, conn = c.A, c.B, c.conn
+    ri = conn.dir.get("renewalInfo")
+    check(ri == conn.base + "/acme/renewal-info", "RFC 9773 §4.1 directory has renewalInfo (no trailing slash)",
+          conn.dir)
+    _, _, pem, _ = issue(a, ["ari1.example.com", "ari1b.example.com"])
+    leaf = pem_certs(pem)[0]
+    cid = ari_certid(pem)
+    r = conn.get(ri + "/" + cid)
+    ok = expect_json(r, 200, "§4.2 GET renewalInfo/<certID computed by the client>: 200 application/json")
+    check(retry_after_ok(r) and int(r.headers["Retry-After"]) > 0, "§4.3 ... with a Retry-After in seconds",
+          show(r))
+    if ok:
+        start, end = ari_window(r)
+        nb = leaf.not_valid_before.replace(tzinfo=datetime.timezone.utc)
+        na = leaf.not_valid_after.replace(tzinfo=datetime.timezone.utc)
+        check(nb + (na - nb) / 2 < start < end < na,
+              "§4.2 suggestedWindow: start before end, in the second half of the validity, before notAfter",
+              show(r), "notBefore %s notAfter %s" % (nb, na))
+    r2 = a.post(ri + "/" + cid)
+    check(r2.status_code == 200 and r.status_code == 200 and r2.json() == r.json(),
+          "§4.1 POST-as-GET of renewalInfo gives the same window", show(r2))
+
+    aki_part, serial_part = cid.split(".")
+    for bad, why in (("nodot", "without '.'"), (aki_part + ".", "with an empty serial"),
+                     (aki_part + ".h2VDIQ", "with a negative serial"), (aki_part + "=.AQ", "padded")):
+        r = conn.get(ri + "/" + bad)
+        expect_problem(r, 400, "malformed", "§4.1 renewalInfo with a certID %s: 400 malformed" % why)
+    r = conn.get(ri + "/" + aki_part + "." + b64u(os.urandom(15).rjust(16, b"\x01")))
+    check(is_problem(r, 404, "malformed") and "not one this CA issued" in problem_of(r)["detail"],
+          "§4.1 renewalInfo for a serial this CA never issued: 404 saying so", show(r))
+    r = conn.get(ri + "/" + b64u(b"\x01" * 20) + "." + serial_part)
+    check(is_problem(r, 404, "malformed") and "keyIdentifier" in problem_of(r)["detail"],
+          "§4.1 renewalInfo with another CA's keyIdentifier: 404 naming the keyIdentifier", show(r))
+
+    # §5: replaces
+    new_order = conn.dir["newOrder"]
+    r = b.post(new_order, {"identifiers": idents("ari1.example.com"), "replaces": cid})
+    expect_problem(r, 403, "unauthorized", "§5 newOrder replacing another account's certificate: 403 unauthorized")
+    r = a.post(new_order, {"identifiers": idents("ari-other.example.com"), "replaces": cid})
+    expect_problem(r, 400, "malformed", "§5 newOrder replacing a certificate with no identifier in common: 400")
+    r = a.post(new_order, {"identifiers": idents("ari1.example.com"), "replaces": "nodot"})
+    expect_problem(r, 400, "malformed", "§5 newOrder with a malformed replaces: 400 malformed")
+    r = a.post(new_order, {"identifiers": idents("ari1.example.com"), "replaces": 7})
+    expect_problem(r, 400, "malformed", "§5 newOrder with a non-string replaces: 400 malformed")
+    r = a.post(new_order, {"identifiers": idents("ari1.example.com", "ari1c.example.com"), "replaces": cid})
+    check(r.status_code == 201 and r.json().get("replaces") == cid,
+          "§5 newOrder replacing its own certificate (one identifier shared): 201, order echoes replaces", show(r))
+    if r.status_code == 201:
+        again = a.fetch(r.headers["Location"])
+        check(again.get("replaces") == cid, "§5 the order read back still has replaces", again)
+    r = a.post(new_order, {"identifiers": idents("ari1.example.com"), "replaces": cid})
+    expect_problem(r, 409, "alreadyReplaced", "§5/§7.4 replacing the same certificate again: 409 alreadyReplaced")
+
+    # §4.2: a revoked certificate's window is in the past
+    _, _, pem2, _ = issue(a, ["ari2.example.com"])
+    r = a.post(conn.dir["revokeCert"], {"certificate": der_b64(pem2)})
+    check(r.status_code == 200, "revoking a certificate for the renewalInfo check", show(r))
+    r = conn.get(ri + "/" + ari_certid(pem2))
+    now = datetime.datetime.now(datetime.timezone.utc)
+    check(r.status_code == 200 and ari_window(r)[1] < now,
+          "§4.2 renewalInfo of a revoked certificate: a window already over (renew now)", show(r))
+
+    # Pebble's management hook: POST /set-renewal-info/ moves the window
+    past = {"suggestedWindow": {"start": "2020-01-01T00:00:00Z", "end": "2020-01-02T00:00:00Z"}}
+    leaf_pem = leaf.public_bytes(serialization.Encoding.PEM).decode()
+    r = conn.s.post(c.mgmt + "/set-renewal-info/",
+                    json={"Certificate": leaf_pem, "ARIResponse": json.dumps(past)}, timeout=30)
+    check(r.status_code == 200, "management POST /set-renewal-info/: 200", show(r))
+    r = conn.get(ri + "/" + cid)
+    check(r.status_code == 200 and r.json() == past and retry_after_ok(r),
+          "§4.2 ... renewalInfo then answers with the window set there", show(r))
+    r = conn.s.post(c.mgmt + "/set-renewal-info/", json={"Certificate": "junk", "ARIResponse": "{}"}, timeout=30)
+    check(r.status_code == 400 and problem_of(r) is not None,
+          "management POST /set-renewal-info/ with a non-certificate: 400 problem", show(r))
+    r = conn.s.post(c.mgmt + "/roots/0", data="{}", timeout=30)
+    check(r.status_code == 405, "the management interface answers POST nowhere else: 405", show(r))
+
+
 def sec_deactivate_account(c):
     conn = c.conn
     z, _ = new_account(conn)
@@ -1524,6 +1620,7 @@ def main():
                      ("account", sec_account), ("orders list", sec_orders_list), ("keyChange", sec_key_change),
                      ("newOrder", sec_new_order), ("authorizations", sec_authz), ("issuance", sec_issue),
                      ("notBefore/notAfter", sec_not_before_after), ("revocation", sec_revoke),
+                     ("renewal information (RFC 9773)", sec_ari),
                      ("bad input", bad_inputs), ("keyAuthorization field", sec_keyauth_field),
                      ("account deactivation", sec_deactivate_account),
                      ("concurrency", concurrency)):
