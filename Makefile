@@ -23,6 +23,8 @@ UNIT_BIN   := $(patsubst test/unit/%.c,$(BUILD)/test/%,$(UNIT_SRC))
 FUZZ_SRC   := $(wildcard test/fuzz/fuzz_*.c)
 
 .PHONY: all deps run test test-only asan fuzz clean
+# keep the unit tests' objects (make would delete them as intermediates and relink every time)
+.SECONDARY:
 all: $(BUILD)/cobble $(UNIT_BIN)
 
 deps:

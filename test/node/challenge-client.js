@@ -26,31 +26,7 @@ const tls = require('tls');
 const { execFile } = require('child_process');
 const acme = require('acme-client');
 
-/* cobble answers at once; poll fast and give up early instead of acme-client's 5-30 s backoff */
-const BACKOFF = { backoffAttempts: 40, backoffMin: 100, backoffMax: 500 };
-acme.axios.defaults.acmeSettings.retryMaxAttempts = 1;
-acme.axios.defaults.acmeSettings.retryDefaultDelay = 1;
-
-function parseArgs(argv) {
-    const out = {};
-    for (let i = 0; i < argv.length; i++) {
-        const a = argv[i];
-        if (!a.startsWith('--') || i + 1 >= argv.length) throw usage(`bad argument ${a}`);
-        out[a.slice(2)] = argv[++i];
-    }
-    return out;
-}
-
-function usage(msg) {
-    const e = new Error(msg);
-    e.usage = true;
-    return e;
-}
-
-function need(args, key) {
-    if (!args[key]) throw usage(`--${key} is required`);
-    return args[key];
-}
+const { BACKOFF, usage, parseArgs, need, loadKey } = require('./cli');
 
 function listen(server, port) {
     return new Promise((resolve, reject) => {
@@ -70,6 +46,7 @@ function run(prog, argv) {
 
 async function main() {
     const args = parseArgs(process.argv.slice(2));
+    if (args._.length) throw usage(`bad argument ${args._[0]}`);
     const type = need(args, 'type');
     if (!['http-01', 'dns-01', 'tls-alpn-01'].includes(type)) throw usage(`--type ${type} is not http-01, dns-01 or tls-alpn-01`);
     const names = need(args, 'identifiers').split(',').filter(Boolean);
@@ -80,11 +57,7 @@ async function main() {
         if (process.env.CHALLENGE_CLIENT_DEBUG) process.stderr.write(`${msg}\n`);
     });
 
-    const keyFile = need(args, 'account-key');
-    if (!fs.existsSync(keyFile)) {
-        fs.writeFileSync(keyFile, await acme.crypto.createPrivateEcdsaKey('P-256'), { mode: 0o600 });
-    }
-    const client = new acme.Client({ directoryUrl: need(args, 'directory'), accountKey: fs.readFileSync(keyFile), ...BACKOFF });
+    const client = new acme.Client({ directoryUrl: need(args, 'directory'), accountKey: await loadKey(need(args, 'account-key')), ...BACKOFF });
     if (args['bad-nonce-retries']) client.http.maxBadNonceRetries = Number(args['bad-nonce-retries']);
 
     /* the responders */

@@ -25,42 +25,7 @@ const fs = require('fs');
 const crypto = require('crypto');
 const acme = require('acme-client');
 
-/* cobble answers at once; poll fast and give up early instead of acme-client's 5-30 s backoff */
-const BACKOFF = { backoffAttempts: 40, backoffMin: 100, backoffMax: 500 };
-acme.axios.defaults.acmeSettings.retryMaxAttempts = 1;
-acme.axios.defaults.acmeSettings.retryDefaultDelay = 1;
-
-function parseArgs(argv) {
-    const out = { _: [] };
-    for (let i = 0; i < argv.length; i++) {
-        const a = argv[i];
-        if (!a.startsWith('--')) { out._.push(a); continue; }
-        const key = a.slice(2);
-        if (['no-challenge', 'no-finalize'].includes(key)) { out[key] = true; continue; }
-        if (i + 1 >= argv.length) throw usage(`${a} needs a value`);
-        out[key] = argv[++i];
-    }
-    return out;
-}
-
-function usage(msg) {
-    const e = new Error(msg);
-    e.usage = true;
-    return e;
-}
-
-function need(args, key) {
-    if (!args[key]) throw usage(`--${key} is required`);
-    return args[key];
-}
-
-async function loadKey(file) {
-    if (!fs.existsSync(file)) {
-        const key = await acme.crypto.createPrivateEcdsaKey('P-256');
-        fs.writeFileSync(file, key, { mode: 0o600 });
-    }
-    return fs.readFileSync(file);
-}
+const { BACKOFF, usage, parseArgs, need, loadKey } = require('./cli');
 
 /* RFC 7638 JWK thumbprint, computed here (not by acme-client) from the PEM key. */
 function thumbprint(pem) {
@@ -209,7 +174,7 @@ async function cmdOrder(args) {
 }
 
 async function main() {
-    const args = parseArgs(process.argv.slice(2));
+    const args = parseArgs(process.argv.slice(2), ['no-challenge', 'no-finalize']);
     const cmds = { account: cmdAccount, keychange: cmdKeychange, hash: cmdHash, order: cmdOrder };
     const cmd = cmds[args._[0]];
     if (!cmd) throw usage(`unknown command ${args._[0] || '(none)'}; one of: ${Object.keys(cmds).join(', ')}`);
