@@ -20,6 +20,8 @@ SERVER_SRC := $(filter-out server/main.c,$(wildcard server/*.c))
 LIB_OBJ    := $(patsubst %.c,$(BUILD)/%.o,$(COMMON_SRC) $(SERVER_SRC))
 UNIT_SRC   := $(wildcard test/unit/test_*.c)
 UNIT_BIN   := $(patsubst test/unit/%.c,$(BUILD)/test/%,$(UNIT_SRC))
+# test/unit/*.c that are not a suite (e.g. dns_fake.c, the DNS seam's fake) link into every suite
+UNIT_LIB   := $(patsubst %.c,$(BUILD)/%.o,$(filter-out $(UNIT_SRC),$(wildcard test/unit/*.c)))
 FUZZ_SRC   := $(wildcard test/fuzz/fuzz_*.c)
 
 .PHONY: all deps run test test-only asan fuzz clean
@@ -41,7 +43,7 @@ $(BUILD)/libcobble.a: $(LIB_OBJ)
 $(BUILD)/cobble: $(BUILD)/server/main.o $(BUILD)/libcobble.a
 	$(CC) $(ALL_CFLAGS) $^ -o $@ $(LDLIBS) $(EXTRA_LDFLAGS)
 
-$(BUILD)/test/%: $(BUILD)/test/unit/%.o $(BUILD)/libcobble.a
+$(BUILD)/test/%: $(BUILD)/test/unit/%.o $(UNIT_LIB) $(BUILD)/libcobble.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $^ -o $@ $(TEST_LIBS) $(LDLIBS) $(EXTRA_LDFLAGS)
 

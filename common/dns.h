@@ -71,4 +71,17 @@ void dns_answer_clear(struct dns_answer *ans);
 /* "NOERROR"... a short name of the class for logs. */
 const char *dns_result_name(enum dns_rcode_class c);
 
+/* --- the seam for unit tests (test/unit/dns_fake.c) ---------------------------------------------
+ * A struct dns whose questions go to lookup() instead of getdns. lookup answers one question
+ * (qtype DNS_QTYPE_TXT, _A, _AAAA or _CAA; ans is zeroed first) as the real lookup of that one
+ * type would, with malloc'd records that dns_answer_clear frees; it returns 0, or -1 for an
+ * internal failure. dns_txt, dns_caa and dns_addrs (which still merges A and AAAA itself) all
+ * pass through it. The caller owns the struct dns (dns_free); b is copied, b->arg is borrowed. */
+enum { DNS_QTYPE_A = 1, DNS_QTYPE_TXT = 16, DNS_QTYPE_AAAA = 28, DNS_QTYPE_CAA = 257 };
+struct dns_backend {
+	int (*lookup)(void *arg, const char *name, uint16_t qtype, struct dns_answer *ans);
+	void *arg;
+};
+struct dns *dns_new_backend(const struct dns_backend *b);
+
 #endif

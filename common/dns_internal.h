@@ -19,6 +19,7 @@ struct dns {
 	getdns_list *anchors;  /* the DS/DNSKEY trust anchors (NULL when dnssec is off) */
 	char **anchor_names;   /* their distinct owner names, lowercase, no trailing dot */
 	size_t nanchor_names;
+	struct dns_backend backend; /* lookup set: no getdns at all (dns_new_backend, unit tests) */
 };
 
 /* snprintf into a detail or error buffer; text cut short stays valid UTF-8. */
