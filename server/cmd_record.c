@@ -1,11 +1,12 @@
-/* cmd_record: `cobble record` prints the exact dns-persist-01 TXT record a user must publish for
- * an account and a name (spec/dns-persist-01.md §1 and §3), with the zone-file line and the
- * knotc and nsupdate commands that add it. */
+/* cmd_record: `cobble record` prints the exact TXT record a user must publish for an account and
+ * a name, with the zone-file line and the knotc and nsupdate commands that add it: dns-persist-01
+ * (spec/dns-persist-01.md §1 and §3) or dns-account-01 (draft-ietf-acme-dns-account-label-03). */
 #include "common/persist.h"
 #include "common/util.h"
 #include "server/cmd.h"
 #include "server/config.h"
 #include "server/jws.h"
+#include "server/va_classic.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -21,11 +22,19 @@ static void usage(FILE *f)
 	      "                     [--persist-until UNIX|RFC3339] [--issuer NAME] [--config FILE]\n"
 	      "                     [--draft 01|02 --account-key FILE [--hash-prefix URL] [--any-domain]]\n"
 	      "                     [--ttl SECONDS] [--zone ZONE]\n"
+	      "       cobble record --challenge dns-account-01 --identifier NAME --account-url URL\n"
+	      "                     [--token TOKEN (--thumbprint TP | --account-key FILE)]\n"
+	      "                     [--ttl SECONDS] [--zone ZONE]\n"
 	      "Prints the TXT record that authorizes the account to get certificates for NAME by\n"
-	      "dns-persist-01, in zone-file form, and the knotc and nsupdate commands that add it.\n"
+	      "dns-persist-01 (the default --challenge), in zone-file form, and the knotc and nsupdate\n"
+	      "commands that add it.\n"
 	      "--account-key: the account's key (PEM, public or private, or a JWK file), for draft 02's\n"
-	      "hashed account URI. --issuer defaults to the first dnsPersist.issuerDomainNames of the\n"
-	      "config (cobble.test without one).\n",
+	      "hashed account URI and for dns-account-01's key authorization. --issuer defaults to the\n"
+	      "first dnsPersist.issuerDomainNames of the config (cobble.test without one).\n"
+	      "dns-account-01: the owner name _<label>._acme-challenge.NAME comes from the account URL\n"
+	      "alone (the Location of newAccount, the kid of every request); the value from the\n"
+	      "challenge's token and the account key's thumbprint. Without --token only the owner name\n"
+	      "is printed.\n",
 	      f);
 }
 
@@ -105,6 +114,91 @@ static char *shell_quote(const char *s)
 	return out;
 }
 
+/* The zone to edit when --zone is not given: the registrable domain (libpsl), which is what most
+ * users own. New string. */
+static char *default_zone(const char *fqdn)
+{
+	psl_ctx_t *psl = psl_latest(NULL);
+	const char *reg = psl ? psl_registrable_domain(psl, fqdn) : NULL;
+	char *zone = xstrdup(reg ? reg : fqdn);
+	psl_free(psl);
+	return zone;
+}
+
+/* The record at owner name `name` holding rdata (one string, split into <=255-octet strings for
+ * the zone file): owner and value, the zone-file line, the knotc and nsupdate commands. */
+static void print_record(const char *name, const char *rdata, long ttl, const char *zone)
+{
+	char *txt = persist_zone_txt((const unsigned char *)rdata, strlen(rdata));
+	printf("  owner: %s.\n  value: %s\n\n", name, rdata);
+	printf("Zone file:\n  %s. %ld IN TXT %s\n\n", name, ttl, txt);
+	/* the TXT data is zone-file syntax ("..." strings): single-quote it for the shell, or the
+	 * shell eats the double quotes and knotc reads everything after ';' as a comment */
+	char *shq = shell_quote(txt);
+	printf("Knot DNS:\n  knotc zone-begin %s && knotc zone-set %s %s. %ld TXT %s && knotc zone-commit %s\n\n",
+	       zone, zone, name, ttl, shq, zone);
+	free(shq);
+	printf("nsupdate (dynamic update):\nnsupdate -k KEYFILE <<'EOF'\nupdate add %s. %ld TXT %s\nsend\nEOF\n",
+	       name, ttl, txt);
+	free(txt);
+}
+
+/* dns-account-01 (draft-ietf-acme-dns-account-label-03 §3.2): the owner name from the account
+ * URL; the value, dns-01's digest of the key authorization, when a token is given. fqdn has no
+ * "*." (a wildcard is validated at its base name). */
+static int record_dns_account01(const char *fqdn, bool wildcard, const char *account_url, const char *token,
+                                const char *thumbprint, const char *key_file, long ttl, const char *zone)
+{
+	char tp[JWK_THUMBPRINT_LEN + 1], err[1024], label[VA_DNS_ACCOUNT01_LABEL_LEN + 1];
+	char *name = va_dns_account01_name(account_url, fqdn), *zone_owned = NULL, *key_authz = NULL;
+	int rc = 2;
+	va_dns_account01_label(account_url, label);
+	if (token && !thumbprint && !key_file) {
+		fail_usage("--token needs the account key's --thumbprint or --account-key", NULL);
+		goto out;
+	}
+	if (token && (!*token || strspn(token, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") !=
+	                                strlen(token))) {
+		fail_usage("--token is the challenge's token, base64url characters only", token);
+		goto out;
+	}
+	if (thumbprint && strlen(thumbprint) != JWK_THUMBPRINT_LEN) {
+		fail_usage("--thumbprint is the RFC 7638 thumbprint, 43 base64url characters", thumbprint);
+		goto out;
+	}
+	if (key_file && !thumbprint) {
+		if (key_thumbprint(key_file, tp, err, sizeof err) < 0) {
+			fprintf(stderr, "cobble record: %s\n", err);
+			goto out;
+		}
+		thumbprint = tp;
+	}
+	if (!zone)
+		zone = zone_owned = default_zone(fqdn);
+	printf("dns-account-01 for %s%s by the account %s:\n", wildcard ? "*." : "", fqdn, account_url);
+	printf("the label _%s is the lowercase base32 of the first 10 bytes of SHA-256 of that URL.\n\n", label);
+	if (!token) {
+		printf("  owner: %s.\n\nThe value changes with every challenge: give --token (and --thumbprint or\n"
+		       "--account-key) to print it. The owner name never changes for this account, so it can be\n"
+		       "delegated once with a CNAME.\n",
+		       name);
+		rc = 0;
+		goto out;
+	}
+	/* RFC 8555 §8.1 key authorization; §8.4 (and -03 §3.2) its digest is the value */
+	char value[44];
+	key_authz = xasprintf("%s.%s", token, thumbprint);
+	va_keyauthz_digest(key_authz, NULL, value);
+	printf("Publish this TXT record:\n\n");
+	print_record(name, value, ttl, zone);
+	rc = 0;
+out:
+	free(name);
+	free(zone_owned);
+	free(key_authz);
+	return rc;
+}
+
 static int parse_when(const char *s, uint64_t *out)
 {
 	char *end;
@@ -126,6 +220,7 @@ int cmd_record(int argc, char **argv)
 {
 	const char *ident = NULL, *account_url = NULL, *issuer = NULL, *config_file = NULL;
 	const char *key_file = NULL, *hash_prefix = NULL, *draft_s = NULL, *zone = NULL;
+	const char *challenge = "dns-persist-01", *token = NULL, *thumbprint = NULL;
 	bool wildcard = false, any_domain = false;
 	uint64_t persist_until = 0;
 	long ttl = 300;
@@ -163,6 +258,12 @@ int cmd_record(int argc, char **argv)
 			dst = &draft_s;
 		else if (strcmp(a, "--zone") == 0)
 			dst = &zone;
+		else if (strcmp(a, "--challenge") == 0)
+			dst = &challenge;
+		else if (strcmp(a, "--token") == 0)
+			dst = &token;
+		else if (strcmp(a, "--thumbprint") == 0)
+			dst = &thumbprint;
 		else if (strcmp(a, "--persist-until") == 0) {
 			if (parse_when(v, &persist_until) < 0)
 				return fail_usage("--persist-until takes UNIX seconds or an RFC 3339 time", v);
@@ -179,6 +280,11 @@ int cmd_record(int argc, char **argv)
 	}
 	if (!ident || !account_url)
 		return fail_usage("--identifier and --account-url are required", NULL);
+	bool account01 = strcmp(challenge, "dns-account-01") == 0;
+	if (!account01 && strcmp(challenge, "dns-persist-01") != 0)
+		return fail_usage("--challenge takes dns-persist-01 or dns-account-01", challenge);
+	if (!account01 && (token || thumbprint))
+		return fail_usage("--token and --thumbprint are for --challenge dns-account-01", NULL);
 
 	struct config cfg;
 	char err[1024];
@@ -199,7 +305,7 @@ int cmd_record(int argc, char **argv)
 	}
 
 	int rc = 2;
-	char *name = NULL, *accounturi = NULL, *rdata = NULL, *txt = NULL, *prefix_owned = NULL;
+	char *name = NULL, *accounturi = NULL, *rdata = NULL, *prefix_owned = NULL;
 	char *zone_owned = NULL, *issuer_norm = NULL;
 	/* §1: the owner name drops a leading "*."; a wildcard needs policy=wildcard */
 	char *fqdn = util_lower(xstrdup(ident));
@@ -212,6 +318,10 @@ int cmd_record(int argc, char **argv)
 		fqdn[n - 1] = '\0';
 	if (!*fqdn || strchr(fqdn, '*')) {
 		fail_usage("not a DNS name", ident);
+		goto out;
+	}
+	if (account01) {
+		rc = record_dns_account01(fqdn, wildcard, account_url, token, thumbprint, key_file, ttl, zone);
 		goto out;
 	}
 	const char *iss = issuer ? issuer : cfg.issuer_names[0];
@@ -243,25 +353,10 @@ int cmd_record(int argc, char **argv)
 		accounturi = xstrdup(account_url);
 	}
 	rdata = persist_record_text(issuer_norm, accounturi, wildcard, persist_until);
-	txt = persist_zone_txt((const unsigned char *)rdata, strlen(rdata));
-	if (!zone) {
-		/* the zone to edit: the registrable domain (libpsl), which is what most users own */
-		psl_ctx_t *psl = psl_latest(NULL);
-		const char *reg = psl ? psl_registrable_domain(psl, fqdn) : NULL;
-		zone = zone_owned = xstrdup(reg ? reg : fqdn);
-		psl_free(psl);
-	}
+	if (!zone)
+		zone = zone_owned = default_zone(fqdn);
 	printf("Publish this TXT record for %s%s:\n\n", wildcard ? "*." : "", fqdn);
-	printf("  owner: %s.\n  value: %s\n\n", name, rdata);
-	printf("Zone file:\n  %s. %ld IN TXT %s\n\n", name, ttl, txt);
-	/* the TXT data is zone-file syntax ("..." strings): single-quote it for the shell, or the
-	 * shell eats the double quotes and knotc reads everything after ';' as a comment */
-	char *shq = shell_quote(txt);
-	printf("Knot DNS:\n  knotc zone-begin %s && knotc zone-set %s %s. %ld TXT %s && knotc zone-commit %s\n\n",
-	       zone, zone, name, ttl, shq, zone);
-	free(shq);
-	printf("nsupdate (dynamic update):\nnsupdate -k KEYFILE <<'EOF'\nupdate add %s. %ld TXT %s\nsend\nEOF\n",
-	       name, ttl, txt);
+	print_record(name, rdata, ttl, zone);
 	if (draft == PERSIST_DRAFT_01 && ttl > 0)
 		printf("\nUnder draft 01 cobble reuses the validation for at most the record's TTL (%ld s) and "
 		       "never over 10 days.\n",
@@ -272,7 +367,6 @@ out:
 	free(name);
 	free(accounturi);
 	free(rdata);
-	free(txt);
 	free(prefix_owned);
 	free(zone_owned);
 	free(issuer_norm);

@@ -28,7 +28,7 @@ static void usage(FILE *f)
 	      "              [-tls-name NAME]... (extra names on the made-up TLS certificate)\n"
 	      "              [-log-format text|json] [-log-level debug|info|warn|error]\n"
 	      "       cobble check-record ...   explain whether a dns-persist-01 record validates\n"
-	      "       cobble record ...         print the dns-persist-01 TXT record to publish\n"
+	      "       cobble record ...         print the dns-persist-01 or dns-account-01 TXT record to publish\n"
 	      "       cobble dig TYPE NAME ...  one DNS lookup as the validator makes it\n"
 	      "With no arguments cobble starts on its embedded default: ACME on https://localhost:14000/dir,\n"
 	      "management on https://localhost:15000/, a TLS certificate made at start-up.\n",

@@ -64,6 +64,8 @@ int va_submit(struct va *va, const struct va_job *job);
 void va_dns_persist(struct va_worker *w, const struct va_job *job, struct va_result *res);
 void va_http01(struct va_worker *w, const struct va_job *job, struct va_result *res);    /* RFC 8555 §8.3 */
 void va_dns01(struct va_worker *w, const struct va_job *job, struct va_result *res);     /* RFC 8555 §8.4 */
+/* draft-ietf-acme-dns-account-label-03 */
+void va_dns_account01(struct va_worker *w, const struct va_job *job, struct va_result *res);
 void va_tlsalpn01(struct va_worker *w, const struct va_job *job, struct va_result *res); /* RFC 8737 */
 
 #endif

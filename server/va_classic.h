@@ -1,5 +1,6 @@
-/* va_classic: what the http-01, dns-01 and tls-alpn-01 validators (server/va_http01.c,
- * va_dns01.c, va_tlsalpn01.c) share, and their pure checks, exposed for test/unit/test_va.c. */
+/* va_classic: what the http-01, dns-01, dns-account-01 and tls-alpn-01 validators
+ * (server/va_http01.c, va_dns01.c, va_dns_account01.c, va_tlsalpn01.c) share, and their pure
+ * checks, exposed for the unit tests. */
 #ifndef COBBLE_VA_CLASSIC_H
 #define COBBLE_VA_CLASSIC_H
 
@@ -81,6 +82,26 @@ void va_http01_url(const struct va_http_target *t, char *out, size_t outlen);
 
 /* RFC 8555 §8.4: the RR's character-strings, joined, equal digest (base64url). */
 bool va_dns01_rr_matches(const struct dns_txt_rr *rr, const char *digest);
+
+/* dns-01's record check at owner name `name` (RFC 8555 §8.4), shared with dns-account-01: valid
+ * when one TXT record there is base64url(SHA-256(job->key_authz)). Appends the lookup to records
+ * (borrowed), sets res->ok or res->error (res->validation_record is the caller's), and returns
+ * the lookup's outcome (DNS_SERVFAIL when cobble itself failed). */
+struct json_t;
+enum dns_rcode_class va_dns01_check(struct va_worker *w, const struct va_job *job, const char *name,
+                                    struct json_t *records, struct va_result *res);
+
+/* --- dns-account-01 (va_dns_account01.c) ----------------------------------------------------- */
+
+#define VA_DNS_ACCOUNT01_LABEL_LEN 16
+
+/* draft-ietf-acme-dns-account-label-03 §3.2: the account's label, base32(SHA-256(account URL)
+ * [0:10]) in the RFC 4648 alphabet, lowercase, without padding and without the leading "_". */
+void va_dns_account01_label(const char *account_url, char label[VA_DNS_ACCOUNT01_LABEL_LEN + 1]);
+
+/* "_<label>._acme-challenge.<name>", the owner name of the TXT record (name without "*."; a
+ * wildcard is validated at its base name, RFC 8555 §7.1.3). New string, the caller frees it. */
+char *va_dns_account01_name(const char *account_url, const char *name);
 
 /* --- tls-alpn-01 (va_tlsalpn01.c) ------------------------------------------------------------ */
 

@@ -50,12 +50,12 @@ static void describe(const struct dns_answer *ans, char *out, size_t outlen)
 	}
 }
 
-void va_dns01(struct va_worker *w, const struct va_job *job, struct va_result *res)
+enum dns_rcode_class va_dns01_check(struct va_worker *w, const struct va_job *job, const char *name, json_t *records,
+                                    struct va_result *res)
 {
-	json_t *records = json_array();
 	struct dns_answer ans = {0};
 	char digest[44], seen[1200];
-	char *name = xasprintf("_acme-challenge.%s", job->ident.value);
+	enum dns_rcode_class got = DNS_SERVFAIL;
 
 	va_keyauthz_digest(job->key_authz, NULL, digest);
 	if (!w->dns) {
@@ -67,6 +67,7 @@ void va_dns01(struct va_worker *w, const struct va_job *job, struct va_result *r
 		            ans.detail);
 		goto out;
 	}
+	got = ans.result;
 	json_array_append_new(records, json_pack("{s:s, s:s, s:s, s:[s], s:s}", "hostname", job->ident.value,
 	                                         "name", name, "type", "TXT", "resolverAddrs", ans.resolver,
 	                                         "result", dns_result_name(ans.result)));
@@ -96,8 +97,16 @@ void va_dns01(struct va_worker *w, const struct va_job *job, struct va_result *r
 		break;
 	}
 out:
+	dns_answer_clear(&ans);
+	return got;
+}
+
+void va_dns01(struct va_worker *w, const struct va_job *job, struct va_result *res)
+{
+	json_t *records = json_array();
+	char *name = xasprintf("_acme-challenge.%s", job->ident.value);
+	va_dns01_check(w, job, name, records, res);
 	res->validation_record = json_dumps(records, JSON_COMPACT);
 	json_decref(records);
-	dns_answer_clear(&ans);
 	free(name);
 }
