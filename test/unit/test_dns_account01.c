@@ -1,11 +1,15 @@
-/* test_dns_account01: the pure parts of dns-account-01 (draft-ietf-acme-dns-account-label-03
- * §3.2): the account label, the owner name, and the TXT value (the same as dns-01's). */
+/* test_dns_account01: dns-account-01 (draft-ietf-acme-dns-account-label-03): the account label,
+ * the owner name and the TXT value (§3.2), then the validator's verdicts and details with a zone
+ * in a table (the DNS seam): where it looks, what a failure says (§3.4), and dns-01's plain name
+ * looked at only to explain a failure. */
 #include "server/va_classic.h"
+#include "test/unit/va_fake.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -89,9 +93,113 @@ static void test_value_is_the_key_authorization_digest(void **state)
 	assert_int_equal(raw[0], 0x65); /* "ZTRx" decodes to 0x65 0x34 0x71 */
 }
 
+/* --- the validator, with a zone in a table ------------------------------------------------- */
+
+/* VA_FAKE_ACCOUNT_URL's label (computed outside cobble, as above) and names under example.com */
+#define LABEL "h5zlfqoi7m5jaytl"
+#define OWNER "_" LABEL "._acme-challenge.example.com"
+#define PLAIN "_acme-challenge.example.com"
+static char digest[44];
+
+struct result_case {
+	const char *rule;
+	const char *ident;
+	bool fail_internal;
+	struct dns_fake_rr zone[3];
+	struct va_fake_expect want;
+	const char *detail_lacks; /* NULL, or words the detail must not contain */
+};
+
+static const struct result_case cases[] = {
+    {"§3.3: the digest at _<label>._acme-challenge validates", "example.com",
+     .zone = {{OWNER, DNS_QTYPE_TXT, DNS_OK, 300, {digest}}}, .want.asked = {"TXT " OWNER}, .want.ttl = 300},
+    {"§3.3 (RFC 8555 §7.1.3): a wildcard validates at its base name's label", "*.example.com",
+     .zone = {{OWNER, DNS_QTYPE_TXT, DNS_OK, 60, {digest}}}, .want.asked = {"TXT " OWNER}, .want.ttl = 60},
+    {"§3.3: one matching record among other accounts' values is enough", "example.com",
+     .zone = {{OWNER, DNS_QTYPE_TXT, DNS_OK, 60, {"stale"}}, {OWNER, DNS_QTYPE_TXT, DNS_OK, 90, {digest}}},
+     .want.asked = {"TXT " OWNER}, .want.ttl = 90},
+    {"§3.4: another value at the label is incorrectResponse naming it and the account URL", "example.com",
+     .zone = {{OWNER, DNS_QTYPE_TXT, DNS_OK, 60, {"not-the-digest"}}}, .want.type = "incorrectResponse",
+     .want.status = 403, .want.detail_has = "\"" VA_FAKE_ACCOUNT_URL "\"", .want.asked = {"TXT " OWNER}},
+    {"§3.4: nothing at the label (NXDOMAIN) is a dns problem that explains the label", "example.com",
+     .want.type = "dns", .want.status = 400, .want.detail_has = "SHA-256 of the account URL \"" VA_FAKE_ACCOUNT_URL,
+     .want.asked = {"TXT " OWNER, "TXT " PLAIN}, .detail_lacks = "IS published"},
+    {"the value at dns-01's plain name by habit: the detail says so and where it belongs", "example.com",
+     .zone = {{PLAIN, DNS_QTYPE_TXT, DNS_OK, 60, {digest}}}, .want.type = "dns", .want.status = 400,
+     .want.detail_has = "IS published at " PLAIN ", which is dns-01's name; dns-account-01 never looks there: "
+                        "publish it at " OWNER " instead.",
+     .want.asked = {"TXT " OWNER, "TXT " PLAIN}},
+    {"other values at the plain name are counted, not taken for the answer", "example.com",
+     .zone = {{OWNER, DNS_QTYPE_A, DNS_OK, 60, {"192.0.2.1"}}, {PLAIN, DNS_QTYPE_TXT, DNS_OK, 60, {"old"}}},
+     .want.type = "unauthorized", .want.status = 403, .want.detail_has = PLAIN ", dns-01's name, has 1 TXT record",
+     .want.asked = {"TXT " OWNER, "TXT " PLAIN}, .detail_lacks = "IS published"},
+    {"a failed lookup at the label (SERVFAIL) is a dns problem; the plain name is not asked", "example.com",
+     .zone = {DNS_FAKE_FAIL(OWNER, DNS_QTYPE_TXT, DNS_SERVFAIL)}, .want.type = "dns", .want.status = 400,
+     .want.detail_has = VA_FAKE_ACCOUNT_URL, .want.asked = {"TXT " OWNER}},
+    {"cobble's own lookup failure is serverInternal, without the label's explanation", "example.com",
+     .fail_internal = true, .want.type = "serverInternal", .want.status = 500, .want.asked = {"TXT " OWNER},
+     .detail_lacks = "SHA-256"},
+};
+
+static void test_validator_results(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const struct result_case *c = &cases[i];
+		struct va_fake f;
+		va_fake_init(&f, c->ident, "dns-account-01", c->zone);
+		f.zone.fail_internal = c->fail_internal;
+		va_dns_account01(&f.w, &f.job, &f.res);
+		va_fake_assert(&f, c->rule, &c->want);
+		if (c->detail_lacks && strstr(f.res.error.detail, c->detail_lacks))
+			fail_msg("%s: the detail has \"%s\": %s", c->rule, c->detail_lacks, f.res.error.detail);
+		va_fake_clear(&f);
+	}
+}
+
+/* A detail too long for the problem (eight long records found, a 200-character name, a
+ * 511-character account URL) keeps the label's explanation whole: dns-01's list of the records
+ * found is what gets cut. */
+static void test_long_detail_keeps_the_explanation(void **state)
+{
+	(void)state;
+	static char big[8][120], url[512], name[201];
+	memset(url, 'u', sizeof url - 1);
+	memcpy(url, "https://", 8);
+	for (size_t i = 0; i < 8; i++)
+		memset(big[i], 'x', sizeof big[i] - 1);
+	for (size_t i = 0; i < sizeof name - 1; i++)
+		name[i] = i % 50 == 49 ? '.' : 'n';
+	name[sizeof name - 2] = 'n';
+	struct va_fake f;
+	va_fake_init(&f, name, "dns-account-01", NULL);
+	snprintf(f.job.account_url, sizeof f.job.account_url, "%s", url);
+	char *owner = va_dns_account01_name(url, name);
+	struct dns_fake_rr zone[9] = {{0}};
+	for (size_t i = 0; i < 8; i++)
+		zone[i] = (struct dns_fake_rr){owner, DNS_QTYPE_TXT, DNS_OK, 60, {big[i]}};
+	f.zone.rrs = zone;
+	va_dns_account01(&f.w, &f.job, &f.res);
+	assert_false(f.res.ok);
+	assert_string_equal(f.res.error.type, "incorrectResponse");
+	const char *d = f.res.error.detail, *tail = "draft-ietf-acme-dns-account-label-03 §3.2.";
+	assert_true(strlen(d) < sizeof f.res.error.detail);
+	assert_non_null(strstr(d, "…"));
+	assert_non_null(strstr(d, url));
+	assert_string_equal(d + strlen(d) - strlen(tail), tail);
+	free(owner);
+	va_fake_clear(&f);
+}
+
 int main(void)
 {
+	struct va_fake f;
+	va_fake_init(&f, "example.com", "dns-account-01", NULL);
+	va_keyauthz_digest(f.job.key_authz, NULL, digest);
+	va_fake_clear(&f);
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_validator_results),
+	    cmocka_unit_test(test_long_detail_keeps_the_explanation),
 	    cmocka_unit_test(test_label_vectors),
 	    cmocka_unit_test(test_owner_name_of_the_draft_example),
 	    cmocka_unit_test(test_label_shape),
