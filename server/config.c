@@ -2,6 +2,7 @@
 #include "server/config.h"
 #include "common/b64.h"
 #include "common/util.h"
+#include "server/challenge.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -11,8 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static const char *const default_challenges[] = {"http-01", "dns-01", "tls-alpn-01", "dns-persist-01"};
 
 void config_defaults(struct config *c)
 {
@@ -32,8 +31,9 @@ void config_defaults(struct config *c)
 	c->ca.chain_length = 1;
 	c->ca.alternate_roots = 0;
 	c->ca.validity_days = 90;
-	for (size_t i = 0; i < 4; i++)
-		c->challenges[c->nchallenges++] = xstrdup(default_challenges[i]);
+	for (const struct challenge_type *t = challenge_types;
+	     t->name && c->nchallenges < sizeof c->challenges / sizeof c->challenges[0]; t++)
+		c->challenges[c->nchallenges++] = xstrdup(t->config_name);
 	c->persist_draft = PERSIST_DRAFT_01;
 	c->issuer_names[c->nissuer_names++] = xstrdup("cobble.test");
 	c->persist_reuse = true;
@@ -515,7 +515,6 @@ static bool canonical_issuer(const char *s)
 
 int config_validate(const struct config *c, char *err, size_t errlen)
 {
-	static const char *const known[] = {"http-01", "dns-01", "tls-alpn-01", "dns-persist-01"};
 	if (!valid_hostport(c->listen_address))
 		return snprintf(err, errlen, "listenAddress \"%s\": expected HOST:PORT", c->listen_address), -1;
 	if (!valid_hostport(c->management_address))
@@ -542,15 +541,14 @@ int config_validate(const struct config *c, char *err, size_t errlen)
 	if (c->nchallenges == 0)
 		return snprintf(err, errlen, "challenges: enable at least one challenge type"), -1;
 	for (size_t i = 0; i < c->nchallenges; i++) {
-		bool ok = false;
-		for (size_t k = 0; k < 4; k++)
-			ok |= strcmp(c->challenges[i], known[k]) == 0;
-		if (!ok)
-			return snprintf(err, errlen,
-			                "challenges: unknown type \"%s\" (known: http-01, dns-01, tls-alpn-01, "
-			                "dns-persist-01)",
-			                c->challenges[i]),
-			       -1;
+		if (challenge_find_config(c->challenges[i]))
+			continue;
+		char known[256] = "";
+		for (const struct challenge_type *t = challenge_types; t->name; t++)
+			snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s", known[0] ? ", " : "",
+			         t->config_name);
+		return snprintf(err, errlen, "challenges: unknown type \"%s\" (known: %s)", c->challenges[i], known),
+		       -1;
 	}
 	if (c->nissuer_names < 1 || c->nissuer_names > 10)
 		return snprintf(err, errlen, "dnsPersist.issuerDomainNames: expected 1 to 10 names"), -1;

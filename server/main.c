@@ -1,11 +1,11 @@
 /* main: flags, config, wiring and signals; subcommands dispatch to server/cmd_*.c. */
 #include "common/log.h"
 #include "common/util.h"
-#include "common/workq.h"
 #include "server/ca.h"
 #include "server/cmd.h"
 #include "server/config.h"
 #include "server/http.h"
+#include "server/issuer.h"
 #include "server/nonce.h"
 #include "server/server.h"
 #include "server/store.h"
@@ -253,7 +253,11 @@ static int run_server(int argc, char **argv)
 		fprintf(stderr, "cobble: validation: %s\n", err);
 		goto out;
 	}
-	srv.issuer = workq_new(2, 1024, NULL, NULL, NULL);
+	srv.issuer = issuer_new(&srv, ISSUER_WORKERS, ISSUER_QUEUE);
+	if (!srv.issuer) {
+		fprintf(stderr, "cobble: could not start the signing threads\n");
+		goto out;
+	}
 	if (http_start(&srv, cert_pem, key_pem, err, sizeof err) < 0) {
 		fprintf(stderr, "cobble: %s\n", err);
 		goto out;
@@ -293,7 +297,7 @@ stop:
 	http_stop();
 out:
 	va_free(srv.va);
-	workq_free(srv.issuer);
+	issuer_free(srv.issuer);
 	store_free(srv.store);
 	nonce_pool_free(srv.nonces);
 	ca_free(srv.ca);

@@ -8,7 +8,7 @@
 #include "server/store.h"
 
 struct va;
-struct workq;
+struct issuer;
 
 struct server {
 	struct config *cfg;
@@ -16,7 +16,7 @@ struct server {
 	struct ca *ca;
 	struct nonce_pool *nonces;
 	struct va *va;
-	struct workq *issuer;     /* finalize jobs: signing happens off the request threads */
+	struct issuer *issuer;    /* finalize jobs: signing happens off the request threads */
 	char *tls_root_pem;       /* what a client must trust to reach the listeners */
 };
 

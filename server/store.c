@@ -432,7 +432,7 @@ static struct challenge *find_chal(struct authz *a, const char *chal_id)
 }
 
 int store_challenge_start(struct store *s, const char *authz_id, const char *chal_id, bool *started,
-                          struct problem *p)
+                          struct authz *out, struct problem *p)
 {
 	int rc = 0;
 	time_t now = time(NULL);
@@ -466,6 +466,8 @@ int store_challenge_start(struct store *s, const char *authz_id, const char *cha
 	c->status = ST_PROCESSING;
 	*started = true;
 out:
+	if (rc == 0 && out)
+		authz_copy(out, a);
 	pthread_mutex_unlock(&s->lock);
 	return rc;
 }
@@ -659,6 +661,15 @@ int store_order_begin_finalize(struct store *s, const char *id, struct problem *
 out:
 	pthread_mutex_unlock(&s->lock);
 	return rc;
+}
+
+void store_order_abort_finalize(struct store *s, const char *id)
+{
+	pthread_mutex_lock(&s->lock);
+	struct order *o = map_get(s->orders, id);
+	if (o && o->status == ST_PROCESSING)
+		o->status = ST_READY;
+	pthread_mutex_unlock(&s->lock);
 }
 
 int store_order_finish(struct store *s, const char *id, const char *cert_id, const struct problem *p)

@@ -14,7 +14,7 @@
 
 #define STORE_ID_LEN 16     /* hex characters of an object id */
 #define STORE_MAX_KEYS 16   /* thumbprints kept per account (current + earlier, draft -02) */
-#define STORE_MAX_CHALLENGES 4
+#define STORE_MAX_CHALLENGES 8  /* room for every row of the challenge-type table (checked there) */
 
 enum status {
 	ST_PENDING, ST_READY, ST_PROCESSING, ST_VALID, ST_INVALID,
@@ -49,7 +49,7 @@ struct account {
 
 struct challenge {
 	char id[STORE_ID_LEN + 1];
-	char type[24];               /* "http-01", "dns-01", "tls-alpn-01", "dns-persist-01" */
+	char type[24];               /* a name from the challenge-type table (server/challenge.c) */
 	enum status status;          /* pending, processing, valid, invalid */
 	char token[44];              /* "" for dns-persist-01 */
 	time_t validated;            /* when it became valid (0 before) */
@@ -151,9 +151,10 @@ int store_authz_find_valid(struct store *s, const char *account_id, const struct
 /* Client deactivation (RFC 8555 §7.5.2): pending or valid → deactivated. */
 int store_authz_deactivate(struct store *s, const char *id, struct problem *p);
 /* Challenge POST: the authz must be pending (else a problem) and the challenge pending (or
- * already processing/valid/invalid: then nothing changes and *started is false). */
+ * already processing/valid/invalid: then nothing changes and *started is false). On 0, *out (when
+ * not NULL) is a copy of the authorization as it is now (caller clears with authz_clear). */
 int store_challenge_start(struct store *s, const char *authz_id, const char *chal_id, bool *started,
-                          struct problem *p);
+                          struct authz *out, struct problem *p);
 /* The validation could not be queued: processing → pending again. */
 void store_challenge_abort(struct store *s, const char *authz_id, const char *chal_id);
 struct validation_outcome {
@@ -174,6 +175,8 @@ void store_order_add(struct store *s, struct order *in); /* assigns in->id */
 int store_order_get(struct store *s, const char *id, struct order *out);
 /* ready → processing, or a problem (orderNotReady naming the state). */
 int store_order_begin_finalize(struct store *s, const char *id, struct problem *p);
+/* The signing could not be queued: processing → ready again. */
+void store_order_abort_finalize(struct store *s, const char *id);
 /* processing → valid with cert_id, or → invalid with the problem. */
 int store_order_finish(struct store *s, const char *id, const char *cert_id, const struct problem *p);
 

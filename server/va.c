@@ -4,6 +4,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "common/workq.h"
+#include "server/challenge.h"
 #include "server/events.h"
 
 #include <jansson.h>
@@ -71,27 +72,34 @@ static void describe_record(const char *record, char *out, size_t outlen)
 	json_decref(arr);
 }
 
+/* The verdict as the store records it: the one place a method's result becomes an outcome. */
+static void record_outcome(struct va_worker *w, const struct va_job *job, const struct va_result *res)
+{
+	struct validation_outcome o = {
+	    .ok = res->ok,
+	    .error = &res->error,
+	    .validation_record = res->validation_record,
+	    .record_ttl = res->record_ttl,
+	    .has_persist_until = res->has_persist_until,
+	    .persist_until = res->persist_until,
+	};
+	/* spec dns-persist-01 §4: under -02 a persist authz never outlives the record's persistUntil */
+	if (res->ok && res->has_persist_until && w->srv->cfg->persist_draft == PERSIST_DRAFT_02 &&
+	    strcmp(job->type, "dns-persist-01") == 0)
+		o.expires_cap = res->persist_until > (uint64_t)INT64_MAX ? 0 : (time_t)res->persist_until;
+	store_challenge_finish(w->srv->store, job->authz_id, job->chal_id, &o);
+}
+
 /* JIT: a real check (never always-valid, never a pause); only a match changes anything. */
 static void run_jit(struct va_worker *w, struct va_job *job)
 {
 	struct va_result res = {0};
-	if (w->dns)
-		va_dns_persist(w, job, &res);
-	bool started = false;
+	va_dns_persist(w, job, &res);
 	struct problem p;
-	if (res.ok && store_challenge_start(w->srv->store, job->authz_id, job->chal_id, &started, &p) == 0 &&
-	    started) {
-		struct validation_outcome o = {
-		    .ok = true,
-		    .validation_record = res.validation_record,
-		    .record_ttl = res.record_ttl,
-		    .has_persist_until = res.has_persist_until,
-		    .persist_until = res.persist_until,
-		};
-		if (res.has_persist_until && w->srv->cfg->persist_draft == PERSIST_DRAFT_02)
-			o.expires_cap = res.persist_until > (uint64_t)INT64_MAX ? 0 : (time_t)res.persist_until;
-		store_challenge_finish(w->srv->store, job->authz_id, job->chal_id, &o);
-	}
+	bool started = false;
+	if (res.ok && store_challenge_start(w->srv->store, job->authz_id, job->chal_id, &started, NULL, &p) == 0 &&
+	    started)
+		record_outcome(w, job, &res);
 	char subject[300];
 	snprintf(subject, sizeof subject, "jit dns-persist-01 %s%s", job->wildcard ? "*." : "", job->ident.value);
 	log_info("validation %s account=%s -> %s%s%s", subject, job->account_id,
@@ -121,35 +129,16 @@ static void run_job(void *state, void *arg)
 	if (cfg->va_sleep_max > 0 && !cfg->va_always_valid) {
 		usleep((useconds_t)util_random_below((uint32_t)cfg->va_sleep_max * 1000 + 1) * 1000);
 	}
+	const struct challenge_type *t = challenge_find(job->type);
 	if (cfg->va_always_valid) {
 		res.ok = true;
 		res.validation_record = xstrdup("[{\"note\":\"not validated: COBBLE_VA_ALWAYS_VALID is set\"}]");
-	} else if (strcmp(job->type, "dns-persist-01") == 0 && w->dns) {
-		va_dns_persist(w, job, &res);
-	} else if (strcmp(job->type, "dns-persist-01") == 0) {
-		problem_set(&res.error, PROB_SERVER_INTERNAL, 500, "the validator has no DNS resolver; see the server log");
-	} else if (strcmp(job->type, "http-01") == 0) {
-		va_http01(w, job, &res);
-	} else if (strcmp(job->type, "dns-01") == 0) {
-		va_dns01(w, job, &res);
-	} else if (strcmp(job->type, "tls-alpn-01") == 0) {
-		va_tlsalpn01(w, job, &res);
+	} else if (t) {
+		t->validate(w, job, &res);
 	} else {
 		problem_set(&res.error, PROB_SERVER_INTERNAL, 500, "this build of cobble does not validate %s", job->type);
 	}
-	struct validation_outcome o = {
-	    .ok = res.ok,
-	    .error = &res.error,
-	    .validation_record = res.validation_record,
-	    .record_ttl = res.record_ttl,
-	    .has_persist_until = res.has_persist_until,
-	    .persist_until = res.persist_until,
-	};
-	/* spec dns-persist-01 §4: under -02 a persist authz never outlives the record's persistUntil */
-	if (res.ok && res.has_persist_until && cfg->persist_draft == PERSIST_DRAFT_02 &&
-	    strcmp(job->type, "dns-persist-01") == 0)
-		o.expires_cap = res.persist_until > (uint64_t)INT64_MAX ? 0 : (time_t)res.persist_until;
-	store_challenge_finish(w->srv->store, job->authz_id, job->chal_id, &o);
+	record_outcome(w, job, &res);
 	/* one line per validation: method, identifier, what was looked at, verdict, reason */
 	char subject[300];
 	snprintf(subject, sizeof subject, "%s %s%s", job->type, job->wildcard ? "*." : "", job->ident.value);

@@ -7,50 +7,10 @@
 #include <stdbool.h>
 #include <time.h>
 
-#include "server/problem.h"
 #include "server/server.h"
-#include "server/store.h"
-
-struct va_job {
-	char authz_id[STORE_ID_LEN + 1];
-	char chal_id[STORE_ID_LEN + 1];
-	char type[24];
-	struct identifier ident;     /* without "*." */
-	bool wildcard;
-	char token[44];
-	char key_authz[128];         /* token "." thumbprint (RFC 8555 §8.1) */
-	char account_id[STORE_ID_LEN + 1];
-	char account_url[512];       /* as the client sees it */
-	bool account_deactivated;
-	char thumbprints[STORE_MAX_KEYS][44];
-	size_t nthumbprints;
-	char hash_prefix[340];       /* draft -02 accountHashPrefix as the client sees it */
-	/* dnsPersist.jit (draft §4.4): checked at newOrder; a match makes the authz valid, anything
-	 * else leaves it pending without an error. done(done_ctx) runs when the check is over. */
-	bool jit;
-	void (*done)(void *ctx);
-	void *done_ctx;
-};
-
-/* What a method reports back. */
-struct va_result {
-	bool ok;
-	struct problem error;        /* when !ok */
-	char *validation_record;     /* JSON array text (malloc'd) or NULL */
-	uint32_t record_ttl;
-	bool has_persist_until;
-	uint64_t persist_until;
-};
+#include "server/va_method.h"
 
 struct va;
-struct dns;
-
-/* Per-worker state a method may use. */
-struct va_worker {
-	struct server *srv;
-	struct dns *dns;             /* this worker's own resolver context, or NULL */
-	const void *psl;             /* libpsl context (read-only, shared), or NULL */
-};
 
 struct va *va_new(struct server *srv, char *err, size_t errlen);
 /* Finish queued jobs and stop the workers (later submits fail); before http_stop, so that
@@ -59,13 +19,5 @@ void va_stop(struct va *va);
 void va_free(struct va *va); /* va_stop, then free; NULL is a no-op */
 /* Queue a copy of job. Returns 0, or -1 when the queue is full. */
 int va_submit(struct va *va, const struct va_job *job);
-
-/* Methods (server/va_<method>.c). Each fills res and never blocks past its own timeouts. */
-void va_dns_persist(struct va_worker *w, const struct va_job *job, struct va_result *res);
-void va_http01(struct va_worker *w, const struct va_job *job, struct va_result *res);    /* RFC 8555 §8.3 */
-void va_dns01(struct va_worker *w, const struct va_job *job, struct va_result *res);     /* RFC 8555 §8.4 */
-/* draft-ietf-acme-dns-account-label-03 */
-void va_dns_account01(struct va_worker *w, const struct va_job *job, struct va_result *res);
-void va_tlsalpn01(struct va_worker *w, const struct va_job *job, struct va_result *res); /* RFC 8737 */
 
 #endif

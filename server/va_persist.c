@@ -123,6 +123,13 @@ void va_dns_persist(struct va_worker *w, const struct va_job *job, struct va_res
 	const char *fqdn = job->ident.value;
 	bool at_ancestor = false;
 
+	if (!w->dns) {
+		problem_set(&res->error, PROB_SERVER_INTERNAL, 500,
+		            "the validator has no DNS resolver; see the server log");
+		json_decref(records);
+		return;
+	}
+
 	for (;;) {
 		dns_answer_clear(&ans);
 		persist_result_clear(&pr);

@@ -132,12 +132,14 @@ void wfe_challenge(struct req *r, const char *arg)
 		goto fail;
 	}
 	bool started;
-	if (store_challenge_start(srv->store, a.id, c->id, &started, &p) < 0)
+	struct authz now = {0};
+	if (store_challenge_start(srv->store, a.id, c->id, &started, &now, &p) < 0)
 		goto fail;
 	if (started) {
 		struct va_job job;
 		wfe_va_job(r, &post.acct, &a, c, &job);
 		if (va_submit(srv->va, &job) < 0) {
+			authz_clear(&now);
 			store_challenge_abort(srv->store, a.id, c->id);
 			http_add_header(r, "Retry-After", "%d", srv->cfg->retry_after_authz);
 			problem_set(&p, PROB_RATE_LIMITED, 503,
@@ -145,13 +147,9 @@ void wfe_challenge(struct req *r, const char *arg)
 			goto fail;
 		}
 	}
-	char cid[STORE_ID_LEN + 1];
-	snprintf(cid, sizeof cid, "%s", c->id);
 	authz_clear(&a);
-	if (store_authz_get(srv->store, authz_id, &a) < 0 || !(c = find_chal(&a, cid))) {
-		problem_set(&p, PROB_SERVER_INTERNAL, 500, "authorization vanished");
-		goto fail;
-	}
+	a = now; /* the authorization as the start left it: no second read */
+	c = find_chal(&a, chal_id);
 	reply_challenge(r, &a, c);
 	goto out;
 fail:

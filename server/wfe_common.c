@@ -1,6 +1,7 @@
 /* wfe_common: what every ACME resource shares: URLs, the POST pipeline, JSON renderers. */
 #include "common/log.h"
 #include "common/util.h"
+#include "server/challenge.h"
 #include "server/config.h"
 #include "server/wfe.h"
 
@@ -282,6 +283,9 @@ json_t *wfe_challenge_json(struct req *r, const struct authz *a, const struct ch
 	json_object_set_new(j, "type", json_string(c->type));
 	json_object_set_new(j, "url", json_string_take(wfe_url(r, PATH_CHALLENGE "%s/%s", a->id, c->id)));
 	json_object_set_new(j, "status", json_string(status_name(c->status)));
+	const struct challenge_type *t = challenge_find(c->type);
+	if (t && t->has_token)
+		json_object_set_new(j, "token", json_string(c->token));
 	if (strcmp(c->type, "dns-persist-01") == 0) {
 		json_t *names = json_array();
 		for (size_t i = 0; i < cfg->nissuer_names; i++)
@@ -293,8 +297,6 @@ json_t *wfe_challenge_json(struct req *r, const struct authz *a, const struct ch
 		} else {
 			json_object_set_new(j, "issuerDomainNames", names);
 		}
-	} else {
-		json_object_set_new(j, "token", json_string(c->token));
 	}
 	if (c->validated)
 		json_object_set_new(j, "validated", time_json(c->validated));

@@ -3,9 +3,10 @@
 #include "common/b64.h"
 #include "common/log.h"
 #include "common/util.h"
-#include "common/workq.h"
 #include "server/ari.h"
+#include "server/challenge.h"
 #include "server/events.h"
+#include "server/issuer.h"
 #include "server/va.h"
 #include "server/wfe.h"
 
@@ -17,7 +18,6 @@
 
 #define MAX_IDENTIFIERS 100
 #define ORDER_LIFETIME (7 * 86400)
-#define MAX_VALIDITY (398L * 86400)
 
 /* §7.1.4: a label starting "xn--" must be a proper A-label: it decodes, and IDNA 2008 encodes
  * the result back to the same label. */
@@ -222,17 +222,15 @@ static bool accept_reuse(const struct authz *a, time_t now, void *vctx)
  * wildcards only DNS-based ones. */
 static void add_challenges(const struct config *cfg, struct authz *a)
 {
-	static const char *const order[] = {"http-01", "dns-01", "tls-alpn-01", "dns-persist-01"};
 	bool ip = strcmp(a->ident.type, "ip") == 0;
-	for (size_t i = 0; i < 4 && a->nchal < STORE_MAX_CHALLENGES; i++) {
-		const char *t = order[i];
-		bool dns_based = strcmp(t, "dns-01") == 0 || strcmp(t, "dns-persist-01") == 0;
-		if (!config_challenge_enabled(cfg, t) || (ip && dns_based) || (a->wildcard && !dns_based))
+	for (const struct challenge_type *t = challenge_types; t->name && a->nchal < STORE_MAX_CHALLENGES; t++) {
+		if (!config_challenge_enabled(cfg, t->config_name) || (ip && t->dns_based) ||
+		    (a->wildcard && !t->dns_based))
 			continue;
 		struct challenge *c = &a->chal[a->nchal++];
-		snprintf(c->type, sizeof c->type, "%s", t);
+		snprintf(c->type, sizeof c->type, "%s", t->name);
 		c->status = ST_PENDING;
-		if (strcmp(t, "dns-persist-01") != 0)
+		if (t->has_token)
 			util_random_token(c->token);
 	}
 }
@@ -314,38 +312,13 @@ void wfe_new_order(struct req *r, const char *arg)
 	if (parse_time_field(post.payload, "notBefore", &o.not_before, &p) < 0 ||
 	    parse_time_field(post.payload, "notAfter", &o.not_after, &p) < 0)
 		goto fail;
-	time_t start = o.not_before ? o.not_before : now;
-	if (o.not_after && o.not_after <= start) {
-		problem_set(&p, PROB_MALFORMED, 400, "notAfter must be later than notBefore (or now)");
+	if (issuer_check_window(o.not_before, o.not_after, now, &p) < 0)
 		goto fail;
-	}
-	if (o.not_after && o.not_after <= now) {
-		problem_set(&p, PROB_MALFORMED, 400, "notAfter is in the past");
-		goto fail;
-	}
-	if (o.not_before && o.not_before > now + 365L * 86400) {
-		problem_set(&p, PROB_MALFORMED, 400, "notBefore is more than a year in the future");
-		goto fail;
-	}
-	if (o.not_after && o.not_after - start > MAX_VALIDITY) {
-		problem_set(&p, PROB_MALFORMED, 400, "notAfter - notBefore is over %ld days", MAX_VALIDITY / 86400);
-		goto fail;
-	}
 	json_t *profile = json_object_get(post.payload, "profile");
 	if (profile) {
 		const char *name = json_string_value(profile);
-		size_t i;
-		for (i = 0; name && i < cfg->nprofiles; i++)
-			if (strcmp(cfg->profiles[i].name, name) == 0)
-				break;
-		if (!name || i == cfg->nprofiles) {
-			char list[512] = "";
-			for (size_t k = 0; k < cfg->nprofiles; k++)
-				snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", k ? ", " : "",
-				         cfg->profiles[k].name);
-			problem_set(&p, PROB_INVALID_PROFILE, 400, "unknown profile; this server offers: %s", list);
+		if (issuer_check_profile(cfg, name, &p) < 0)
 			goto fail;
-		}
 		snprintf(o.profile, sizeof o.profile, "%s", name);
 	}
 
@@ -442,109 +415,6 @@ void wfe_order(struct req *r, const char *arg)
 
 /* ---- finalize ---- */
 
-struct issue_job {
-	struct server *srv;
-	char order_id[STORE_ID_LEN + 1];
-	char account_id[STORE_ID_LEN + 1];
-	EVP_PKEY *pub;
-	struct identifier *idents;
-	size_t nidents;
-	time_t nb, na;
-};
-
-static void issue(void *state, void *arg)
-{
-	struct issue_job *job = arg;
-	struct server *srv = job->srv;
-	const char **dns = xcalloc(job->nidents, sizeof *dns), **ips = xcalloc(job->nidents, sizeof *ips);
-	size_t nd = 0, ni = 0;
-	for (size_t i = 0; i < job->nidents; i++) {
-		if (strcmp(job->idents[i].type, "ip") == 0)
-			ips[ni++] = job->idents[i].value;
-		else
-			dns[nd++] = job->idents[i].value;
-	}
-	struct ca_issued out = {0};
-	if (ca_issue(srv->ca, job->pub, dns, nd, ips, ni, job->nb, job->na, &out) < 0) {
-		struct problem p;
-		problem_set(&p, PROB_SERVER_INTERNAL, 500, "signing the certificate failed; see the server log");
-		store_order_finish(srv->store, job->order_id, NULL, &p);
-		events_add("certificate", job->order_id, job->account_id, "failed", "%s", p.detail);
-	} else {
-		struct cert c = {0};
-		snprintf(c.serial, sizeof c.serial, "%s", out.serial);
-		memcpy(c.account_id, job->account_id, sizeof c.account_id);
-		memcpy(c.order_id, job->order_id, sizeof c.order_id);
-		c.chains = out.chains;
-		c.nchains = out.nchains;
-		c.not_before = out.not_before;
-		c.not_after = out.not_after;
-		c.issued = time(NULL);
-		memcpy(c.aki, out.aki, out.aki_len);
-		c.aki_len = out.aki_len;
-		if (ari_certid_make(c.aki, c.aki_len, c.serial, c.certid) < 0)
-			log_error("issue: ari_certid_make failed for serial %s", c.serial);
-		store_cert_add(srv->store, &c);
-		store_order_finish(srv->store, job->order_id, c.id, NULL);
-		log_info("issued certificate serial=%s order=%s account=%s names=%zu", c.serial, job->order_id,
-		         job->account_id, job->nidents);
-		events_add("certificate", job->idents[0].value, job->account_id, "issued", "serial %s, order %s",
-		           c.serial, job->order_id);
-	}
-	ca_issued_clear(&out);
-	free(dns);
-	free(ips);
-	EVP_PKEY_free(job->pub);
-	free(job->idents);
-	free(job);
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* §7.4: the CSR must name exactly the order's identifiers, no more and no fewer. */
-static int csr_matches(const struct order *o, const struct ca_csr *csr, struct problem *p)
-{
-	size_t n = csr->ndns + csr->nips;
-	char **names = xcalloc(n ? n : 1, sizeof *names);
-	char **want = xcalloc(o->nidents, sizeof *want);
-	for (size_t i = 0; i < csr->ndns; i++)
-		names[i] = csr->dns[i];
-	for (size_t i = 0; i < csr->nips; i++)
-		names[csr->ndns + i] = csr->ips[i];
-	for (size_t i = 0; i < o->nidents; i++)
-		want[i] = (char *)o->idents[i].value;
-	qsort(names, n, sizeof *names, cmp_str);
-	qsort(want, o->nidents, sizeof *want, cmp_str);
-	char extra[1024] = "", missing[1024] = "";
-	size_t i = 0, k = 0;
-	while (i < n || k < o->nidents) {
-		int c = i >= n ? 1 : k >= o->nidents ? -1 : strcmp(names[i], want[k]);
-		if (c == 0) {
-			/* duplicates in the CSR are harmless */
-			while (i + 1 < n && strcmp(names[i + 1], names[i]) == 0)
-				i++;
-			i++, k++;
-		} else if (c < 0) {
-			snprintf(extra + strlen(extra), sizeof extra - strlen(extra), "%s%s", extra[0] ? ", " : "",
-			         names[i++]);
-		} else {
-			snprintf(missing + strlen(missing), sizeof missing - strlen(missing), "%s%s",
-			         missing[0] ? ", " : "", want[k++]);
-		}
-	}
-	free(names);
-	free(want);
-	if (extra[0] || missing[0]) {
-		return problem_set(p, PROB_BAD_CSR, 400,
-		                   "the CSR's names must be exactly the order's identifiers:%s%s%s%s", extra[0] ? " the CSR has " : "",
-		                   extra, missing[0] ? (extra[0] ? "; it lacks " : " the CSR lacks ") : "", missing);
-	}
-	return 0;
-}
-
 void wfe_finalize(struct req *r, const char *arg)
 {
 	struct server *srv = r->srv;
@@ -574,7 +444,7 @@ void wfe_finalize(struct req *r, const char *arg)
 		problem_set(&p, PROB_BAD_CSR, 400, "%s", err);
 		goto fail;
 	}
-	if (csr_matches(&o, &csr, &p) < 0)
+	if (issuer_csr_matches(&o, &csr, &p) < 0)
 		goto fail;
 	/* §11.1: the certificate key must not be the account key */
 	EVP_PKEY *acct_key = jwk_from_string(post.acct.jwk);
@@ -588,24 +458,10 @@ void wfe_finalize(struct req *r, const char *arg)
 	}
 	if (store_order_begin_finalize(srv->store, o.id, &p) < 0)
 		goto fail;
-	struct issue_job *job = xcalloc(1, sizeof *job);
-	job->srv = srv;
-	memcpy(job->order_id, o.id, sizeof job->order_id);
-	memcpy(job->account_id, o.account_id, sizeof job->account_id);
-	job->pub = csr.pubkey;
-	csr.pubkey = NULL;
-	job->idents = xcalloc(o.nidents, sizeof *job->idents);
-	memcpy(job->idents, o.idents, o.nidents * sizeof *job->idents);
-	job->nidents = o.nidents;
-	job->nb = o.not_before;
-	job->na = o.not_after;
-	if (!job->na) {
-		for (size_t i = 0; i < srv->cfg->nprofiles; i++)
-			if (strcmp(srv->cfg->profiles[i].name, o.profile[0] ? o.profile : "default") == 0)
-				job->na = (job->nb ? job->nb : time(NULL)) + srv->cfg->profiles[i].validity_seconds;
+	if (issuer_submit(srv->issuer, &o, &csr.pubkey, &p) < 0) {
+		http_add_header(r, "Retry-After", "%d", srv->cfg->retry_after_order);
+		goto fail;
 	}
-	if (workq_submit(srv->issuer, issue, job) < 0)
-		issue(NULL, job); /* queue full: sign here rather than fail (signing takes microseconds) */
 	order_clear(&o);
 	if (store_order_get(srv->store, arg, &o) < 0) {
 		problem_set(&p, PROB_SERVER_INTERNAL, 500, "order vanished during finalize");

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "common/util.h"
+#include "server/challenge.h"
 #include "server/store.h"
 
 #define HOUR 3600
@@ -58,7 +59,6 @@ static void add_account(struct store *s, int key, char id[STORE_ID_LEN + 1])
 static void add_authz(struct store *s, const char *account_id, const char *value, bool wildcard,
                       enum status st, time_t expires, size_t nchal, char id[STORE_ID_LEN + 1])
 {
-	static const char *const types[] = {"http-01", "dns-01", "tls-alpn-01", "dns-persist-01"};
 	struct authz a = {0};
 	snprintf(a.account_id, sizeof a.account_id, "%s", account_id);
 	snprintf(a.ident.type, sizeof a.ident.type, "dns");
@@ -67,7 +67,7 @@ static void add_authz(struct store *s, const char *account_id, const char *value
 	a.status = st;
 	a.expires = expires;
 	for (size_t i = 0; i < nchal; i++) {
-		snprintf(a.chal[i].type, sizeof a.chal[i].type, "%s", types[i]);
+		snprintf(a.chal[i].type, sizeof a.chal[i].type, "%s", challenge_types[i].name);
 		a.chal[i].status = ST_PENDING;
 	}
 	a.nchal = nchal;
@@ -158,7 +158,7 @@ static void validate(struct store *s, const char *authz_id, bool ok)
 	struct problem p = {0}, err;
 	chal_ids(s, authz_id, ids, &n);
 	assert_true(n > 0);
-	assert_int_equal(store_challenge_start(s, authz_id, ids[0], &started, &p), 0);
+	assert_int_equal(store_challenge_start(s, authz_id, ids[0], &started, NULL, &p), 0);
 	assert_true(started);
 	problem_set(&err, PROB_INCORRECT_RESPONSE, 403, "wrong answer");
 	struct validation_outcome o = {.ok = ok, .error = ok ? NULL : &err};
@@ -373,7 +373,7 @@ static void test_challenge_success_makes_authz_valid(void **state)
 	assert_int_equal(n, 3);
 
 	/* pending → processing; the authz stays pending meanwhile */
-	assert_int_equal(store_challenge_start(s, az, ids[1], &started, &p), 0);
+	assert_int_equal(store_challenge_start(s, az, ids[1], &started, NULL, &p), 0);
 	assert_true(started);
 	struct authz a = {0};
 	assert_int_equal(store_authz_get(s, az, &a), 0);
@@ -384,12 +384,12 @@ static void test_challenge_success_makes_authz_valid(void **state)
 
 	/* §7.5.1: a repeated POST changes nothing and is not an error */
 	started = true;
-	assert_int_equal(store_challenge_start(s, az, ids[1], &started, &p), 0);
+	assert_int_equal(store_challenge_start(s, az, ids[1], &started, NULL, &p), 0);
 	assert_false(started);
 
 	/* another challenge of the same authz while one is being validated: refused */
 	started = true;
-	assert_int_equal(store_challenge_start(s, az, ids[0], &started, &p), -1);
+	assert_int_equal(store_challenge_start(s, az, ids[0], &started, NULL, &p), -1);
 	assert_false(started);
 	assert_string_equal(p.type, PROB_MALFORMED);
 	assert_int_equal(p.status, 400);
@@ -420,10 +420,10 @@ static void test_challenge_success_makes_authz_valid(void **state)
 	assert_int_equal(store_challenge_finish(s, az, ids[1], &bad), -1);
 	assert_int_equal(authz_status(s, az), ST_VALID);
 	/* repeated POST on the valid challenge: nothing happens */
-	assert_int_equal(store_challenge_start(s, az, ids[1], &started, &p), 0);
+	assert_int_equal(store_challenge_start(s, az, ids[1], &started, NULL, &p), 0);
 	assert_false(started);
 	/* a pending challenge of a valid authz cannot be started */
-	assert_int_equal(store_challenge_start(s, az, ids[2], &started, &p), -1);
+	assert_int_equal(store_challenge_start(s, az, ids[2], &started, NULL, &p), -1);
 	assert_false(started);
 	assert_int_equal(authz_status(s, az), ST_VALID);
 }
@@ -438,7 +438,7 @@ static void test_challenge_failure_makes_authz_invalid(void **state)
 	add_account(s, 1, acct);
 	add_authz(s, acct, "a.example.com", false, ST_PENDING, time(NULL) + HOUR, 2, az);
 	chal_ids(s, az, ids, &n);
-	assert_int_equal(store_challenge_start(s, az, ids[0], &started, &p), 0);
+	assert_int_equal(store_challenge_start(s, az, ids[0], &started, NULL, &p), 0);
 	problem_set(&e, PROB_DNS, 400, "no TXT record at _acme-challenge.a.example.com");
 	struct validation_outcome bad = {.ok = false, .error = &e};
 	assert_int_equal(store_challenge_finish(s, az, ids[0], &bad), 0);
@@ -455,7 +455,7 @@ static void test_challenge_failure_makes_authz_invalid(void **state)
 
 	/* the other challenge of an invalid authz cannot be started */
 	started = true;
-	assert_int_equal(store_challenge_start(s, az, ids[1], &started, &p), -1);
+	assert_int_equal(store_challenge_start(s, az, ids[1], &started, NULL, &p), -1);
 	assert_false(started);
 	assert_int_equal(authz_status(s, az), ST_INVALID);
 }
@@ -470,7 +470,7 @@ static void test_challenge_abort_returns_to_pending(void **state)
 	add_account(s, 1, acct);
 	add_authz(s, acct, "a.example.com", false, ST_PENDING, time(NULL) + HOUR, 1, az);
 	chal_ids(s, az, ids, &n);
-	assert_int_equal(store_challenge_start(s, az, ids[0], &started, &p), 0);
+	assert_int_equal(store_challenge_start(s, az, ids[0], &started, NULL, &p), 0);
 	store_challenge_abort(s, az, ids[0]);
 	struct authz a = {0};
 	assert_int_equal(store_authz_get(s, az, &a), 0);
@@ -478,7 +478,7 @@ static void test_challenge_abort_returns_to_pending(void **state)
 	assert_int_equal(a.status, ST_PENDING);
 	authz_clear(&a);
 	/* and can be started again */
-	assert_int_equal(store_challenge_start(s, az, ids[0], &started, &p), 0);
+	assert_int_equal(store_challenge_start(s, az, ids[0], &started, NULL, &p), 0);
 	assert_true(started);
 }
 
@@ -496,11 +496,11 @@ static void test_challenge_expires_cap_shortens_only(void **state)
 	add_authz(s, acct, "b.example.com", false, ST_PENDING, far, 1, az2);
 
 	chal_ids(s, az1, ids, &n);
-	assert_int_equal(store_challenge_start(s, az1, ids[0], &started, &p), 0);
+	assert_int_equal(store_challenge_start(s, az1, ids[0], &started, NULL, &p), 0);
 	struct validation_outcome o1 = {.ok = true, .expires_cap = now + HOUR};
 	assert_int_equal(store_challenge_finish(s, az1, ids[0], &o1), 0);
 	chal_ids(s, az2, ids, &n);
-	assert_int_equal(store_challenge_start(s, az2, ids[0], &started, &p), 0);
+	assert_int_equal(store_challenge_start(s, az2, ids[0], &started, NULL, &p), 0);
 	struct validation_outcome o2 = {.ok = true, .expires_cap = far + HOUR};
 	assert_int_equal(store_challenge_finish(s, az2, ids[0], &o2), 0);
 
@@ -537,7 +537,7 @@ static void test_challenge_start_refused_unless_authz_pending(void **state)
 		struct problem p = {0};
 		add_authz(s, acct, "x.example.com", false, cases[i].st, now + cases[i].expires_in, 2, az);
 		chal_ids(s, az, ids, &n);
-		int rc = store_challenge_start(s, az, ids[0], &started, &p);
+		int rc = store_challenge_start(s, az, ids[0], &started, NULL, &p);
 		if (rc != -1 || started)
 			fail_msg("%s: challenge start rc %d started %d, want refused", cases[i].name, rc, started);
 		assert_non_null(p.type);
@@ -557,10 +557,10 @@ static void test_challenge_unknown_is_404(void **state)
 	struct problem p = {0};
 	add_account(s, 1, acct);
 	add_authz(s, acct, "a.example.com", false, ST_PENDING, time(NULL) + HOUR, 1, az);
-	assert_int_equal(store_challenge_start(s, az, "0000000000000000", &started, &p), -1);
+	assert_int_equal(store_challenge_start(s, az, "0000000000000000", &started, NULL, &p), -1);
 	assert_false(started);
 	assert_int_equal(p.status, 404);
-	assert_int_equal(store_challenge_start(s, "0000000000000000", "0000000000000000", &started, &p), -1);
+	assert_int_equal(store_challenge_start(s, "0000000000000000", "0000000000000000", &started, NULL, &p), -1);
 	assert_int_equal(p.status, 404);
 	struct validation_outcome ok = {.ok = true};
 	assert_int_equal(store_challenge_finish(s, az, "0000000000000000", &ok), -1);

@@ -1,0 +1,216 @@
+/* issuer: finalize's rules (validity window, profile, CSR names) and the signing pool: a job
+ * signs with the CA and records the certificate and the order's outcome in the store. */
+#include "server/issuer.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "common/workq.h"
+#include "server/ari.h"
+#include "server/events.h"
+#include "server/server.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_VALIDITY (398L * 86400)
+
+struct issuer {
+	struct server *srv; /* borrowed */
+	struct workq *q;
+};
+
+/* One finalize waiting for a signing thread; owned by the queue, freed by issue_run. */
+struct issue_job {
+	struct server *srv;
+	char order_id[STORE_ID_LEN + 1];
+	char account_id[STORE_ID_LEN + 1];
+	EVP_PKEY *pub;
+	struct identifier *idents;
+	size_t nidents;
+	time_t nb, na;
+};
+
+struct issuer *issuer_new(struct server *srv, size_t workers, size_t queue)
+{
+	struct issuer *is = xcalloc(1, sizeof *is);
+	is->srv = srv;
+	is->q = workq_new(workers, queue, NULL, NULL, NULL);
+	if (!is->q) {
+		log_error("issuer_new: workq_new failed");
+		free(is);
+		return NULL;
+	}
+	return is;
+}
+
+void issuer_free(struct issuer *is)
+{
+	if (!is)
+		return;
+	workq_free(is->q);
+	free(is);
+}
+
+int issuer_check_window(time_t not_before, time_t not_after, time_t now, struct problem *p)
+{
+	time_t start = not_before ? not_before : now;
+	if (not_after && not_after <= start)
+		return problem_set(p, PROB_MALFORMED, 400, "notAfter must be later than notBefore (or now)");
+	if (not_after && not_after <= now)
+		return problem_set(p, PROB_MALFORMED, 400, "notAfter is in the past");
+	if (not_before && not_before > now + 365L * 86400)
+		return problem_set(p, PROB_MALFORMED, 400, "notBefore is more than a year in the future");
+	if (not_after && not_after - start > MAX_VALIDITY)
+		return problem_set(p, PROB_MALFORMED, 400, "notAfter - notBefore is over %ld days",
+		                   MAX_VALIDITY / 86400);
+	return 0;
+}
+
+static const struct profile *find_profile(const struct config *cfg, const char *name)
+{
+	for (size_t i = 0; name && i < cfg->nprofiles; i++)
+		if (strcmp(cfg->profiles[i].name, name) == 0)
+			return &cfg->profiles[i];
+	return NULL;
+}
+
+int issuer_check_profile(const struct config *cfg, const char *name, struct problem *p)
+{
+	if (find_profile(cfg, name))
+		return 0;
+	char list[512] = "";
+	for (size_t k = 0; k < cfg->nprofiles; k++)
+		snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", k ? ", " : "",
+		         cfg->profiles[k].name);
+	return problem_set(p, PROB_INVALID_PROFILE, 400, "unknown profile; this server offers: %s", list);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int issuer_csr_matches(const struct order *o, const struct ca_csr *csr, struct problem *p)
+{
+	size_t n = csr->ndns + csr->nips;
+	char **names = xcalloc(n ? n : 1, sizeof *names);
+	char **want = xcalloc(o->nidents ? o->nidents : 1, sizeof *want);
+	for (size_t i = 0; i < csr->ndns; i++)
+		names[i] = csr->dns[i];
+	for (size_t i = 0; i < csr->nips; i++)
+		names[csr->ndns + i] = csr->ips[i];
+	for (size_t i = 0; i < o->nidents; i++)
+		want[i] = (char *)o->idents[i].value;
+	qsort(names, n, sizeof *names, cmp_str);
+	qsort(want, o->nidents, sizeof *want, cmp_str);
+	char extra[1024] = "", missing[1024] = "";
+	size_t i = 0, k = 0;
+	while (i < n || k < o->nidents) {
+		int c = i >= n ? 1 : k >= o->nidents ? -1 : strcmp(names[i], want[k]);
+		if (c == 0) {
+			/* duplicates in the CSR are harmless */
+			while (i + 1 < n && strcmp(names[i + 1], names[i]) == 0)
+				i++;
+			i++, k++;
+		} else if (c < 0) {
+			snprintf(extra + strlen(extra), sizeof extra - strlen(extra), "%s%s", extra[0] ? ", " : "",
+			         names[i++]);
+		} else {
+			snprintf(missing + strlen(missing), sizeof missing - strlen(missing), "%s%s",
+			         missing[0] ? ", " : "", want[k++]);
+		}
+	}
+	free(names);
+	free(want);
+	if (extra[0] || missing[0]) {
+		return problem_set(p, PROB_BAD_CSR, 400,
+		                   "the CSR's names must be exactly the order's identifiers:%s%s%s%s",
+		                   extra[0] ? " the CSR has " : "", extra,
+		                   missing[0] ? (extra[0] ? "; it lacks " : " the CSR lacks ") : "", missing);
+	}
+	return 0;
+}
+
+static void issue_job_free(struct issue_job *job)
+{
+	EVP_PKEY_free(job->pub);
+	free(job->idents);
+	free(job);
+}
+
+/* A signing thread: sign, then record the certificate and finish the order (valid, or invalid
+ * with serverInternal when signing failed). */
+static void issue_run(void *state, void *arg)
+{
+	struct issue_job *job = arg;
+	struct server *srv = job->srv;
+	const char **dns = xcalloc(job->nidents, sizeof *dns), **ips = xcalloc(job->nidents, sizeof *ips);
+	size_t nd = 0, ni = 0;
+	for (size_t i = 0; i < job->nidents; i++) {
+		if (strcmp(job->idents[i].type, "ip") == 0)
+			ips[ni++] = job->idents[i].value;
+		else
+			dns[nd++] = job->idents[i].value;
+	}
+	struct ca_issued out = {0};
+	if (ca_issue(srv->ca, job->pub, dns, nd, ips, ni, job->nb, job->na, &out) < 0) {
+		struct problem p;
+		problem_set(&p, PROB_SERVER_INTERNAL, 500, "signing the certificate failed; see the server log");
+		store_order_finish(srv->store, job->order_id, NULL, &p);
+		events_add("certificate", job->order_id, job->account_id, "failed", "%s", p.detail);
+	} else {
+		struct cert c = {0};
+		snprintf(c.serial, sizeof c.serial, "%s", out.serial);
+		memcpy(c.account_id, job->account_id, sizeof c.account_id);
+		memcpy(c.order_id, job->order_id, sizeof c.order_id);
+		c.chains = out.chains;
+		c.nchains = out.nchains;
+		c.not_before = out.not_before;
+		c.not_after = out.not_after;
+		c.issued = time(NULL);
+		memcpy(c.aki, out.aki, out.aki_len);
+		c.aki_len = out.aki_len;
+		if (ari_certid_make(c.aki, c.aki_len, c.serial, c.certid) < 0)
+			log_error("issue: ari_certid_make failed for serial %s", c.serial);
+		store_cert_add(srv->store, &c);
+		store_order_finish(srv->store, job->order_id, c.id, NULL);
+		log_info("issued certificate serial=%s order=%s account=%s names=%zu", c.serial, job->order_id,
+		         job->account_id, job->nidents);
+		events_add("certificate", job->idents[0].value, job->account_id, "issued", "serial %s, order %s",
+		           c.serial, job->order_id);
+	}
+	ca_issued_clear(&out);
+	free(dns);
+	free(ips);
+	issue_job_free(job);
+}
+
+int issuer_submit(struct issuer *is, const struct order *o, EVP_PKEY **pub, struct problem *p)
+{
+	const struct config *cfg = is->srv->cfg;
+	struct issue_job *job = xcalloc(1, sizeof *job);
+	job->srv = is->srv;
+	memcpy(job->order_id, o->id, sizeof job->order_id);
+	memcpy(job->account_id, o->account_id, sizeof job->account_id);
+	job->idents = xcalloc(o->nidents, sizeof *job->idents);
+	memcpy(job->idents, o->idents, o->nidents * sizeof *job->idents);
+	job->nidents = o->nidents;
+	job->nb = o->not_before;
+	job->na = o->not_after;
+	/* no notAfter from the client: the order's profile gives the lifetime */
+	const struct profile *prof = job->na ? NULL : find_profile(cfg, o->profile[0] ? o->profile : "default");
+	if (prof)
+		job->na = (job->nb ? job->nb : time(NULL)) + prof->validity_seconds;
+	job->pub = *pub;
+	if (workq_submit(is->q, issue_run, job) < 0) {
+		job->pub = NULL;
+		issue_job_free(job);
+		store_order_abort_finalize(is->srv->store, o->id);
+		log_info("finalize of order %s refused: the issuer queue is full", o->id);
+		return problem_set(p, PROB_RATE_LIMITED, 429,
+		                   "the issuance queue is full; finalize this order again after the Retry-After "
+		                   "interval");
+	}
+	*pub = NULL;
+	return 0;
+}

@@ -1,0 +1,254 @@
+/* test_issuer: finalize's rules (RFC 8555 §7.4 CSR names, the validity window, profiles) and the
+ * signing pool: a full queue refuses with rateLimited and signs nothing on the caller's thread. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "server/config.h"
+#include "server/issuer.h"
+#include "server/server.h"
+#include "server/store.h"
+
+#define ACCOUNT "00000000000000aa"
+
+struct fixture {
+	struct config cfg;
+	struct server srv;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof *f);
+	config_defaults(&f->cfg);
+	f->srv.cfg = &f->cfg;
+	f->srv.store = store_new();
+	f->srv.ca = ca_new(&f->cfg.ca);
+	assert_non_null(f->srv.ca);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	store_free(f->srv.store);
+	ca_free(f->srv.ca);
+	config_clear(&f->cfg);
+	free(f);
+	return 0;
+}
+
+/* An order for one name whose authorization is valid, moved to processing as finalize does. */
+static void processing_order(struct store *s, const char *name, struct order *out)
+{
+	time_t now = time(NULL);
+	struct authz a = {0};
+	snprintf(a.account_id, sizeof a.account_id, ACCOUNT);
+	snprintf(a.ident.type, sizeof a.ident.type, "dns");
+	snprintf(a.ident.value, sizeof a.ident.value, "%s", name);
+	a.status = ST_VALID;
+	a.expires = now + 3600;
+	store_authz_add(s, &a);
+	struct identifier id = a.ident;
+	char authz_id[STORE_ID_LEN + 1];
+	memcpy(authz_id, a.id, sizeof authz_id);
+	struct order o = {0};
+	snprintf(o.account_id, sizeof o.account_id, ACCOUNT);
+	o.status = ST_PENDING;
+	o.created = now;
+	o.expires = now + 3600;
+	o.idents = &id;
+	o.authz_ids = &authz_id;
+	o.nidents = 1;
+	store_order_add(s, &o);
+	struct problem p;
+	assert_int_equal(store_order_begin_finalize(s, o.id, &p), 0);
+	assert_int_equal(store_order_get(s, o.id, out), 0);
+	assert_int_equal(out->status, ST_PROCESSING);
+}
+
+static enum status order_status(struct store *s, const char *id, char cert_id[STORE_ID_LEN + 1])
+{
+	struct order o = {0};
+	assert_int_equal(store_order_get(s, id, &o), 0);
+	enum status st = o.status;
+	memcpy(cert_id, o.cert_id, STORE_ID_LEN + 1);
+	order_clear(&o);
+	return st;
+}
+
+/* The queue holds one job and one thread signs: a burst of finalizes overflows it. Every refused
+ * one is answered rateLimited (429), is ready again and got no certificate (nothing was signed
+ * on this thread); every accepted one ends valid with a certificate. */
+static void full_queue_refuses_with_rate_limited(void **state)
+{
+	struct fixture *f = *state;
+	struct issuer *is = issuer_new(&f->srv, 1, 1);
+	assert_non_null(is);
+	EVP_PKEY *key = EVP_EC_gen("P-256");
+	assert_non_null(key);
+	enum { BURST = 400 };
+	static char accepted[BURST][STORE_ID_LEN + 1];
+	size_t naccepted = 0, nrefused = 0;
+	for (int i = 0; i < BURST && nrefused < 3; i++) {
+		char name[64];
+		snprintf(name, sizeof name, "n%d.example.com", i);
+		struct order o = {0};
+		processing_order(f->srv.store, name, &o);
+		EVP_PKEY_up_ref(key);
+		EVP_PKEY *pub = key;
+		struct problem p;
+		if (issuer_submit(is, &o, &pub, &p) == 0) {
+			assert_null(pub); /* the job owns it now */
+			memcpy(accepted[naccepted++], o.id, STORE_ID_LEN + 1);
+		} else {
+			nrefused++;
+			assert_ptr_equal(pub, key); /* still ours */
+			EVP_PKEY_free(pub);
+			assert_string_equal(p.type, "rateLimited");
+			assert_int_equal(p.status, 429);
+			assert_non_null(strstr(p.detail, "the issuance queue is full"));
+			char cert_id[STORE_ID_LEN + 1];
+			assert_int_equal(order_status(f->srv.store, o.id, cert_id), ST_READY);
+			assert_string_equal(cert_id, "");
+		}
+		order_clear(&o);
+	}
+	assert_true(nrefused > 0);
+	assert_true(naccepted > 0);
+	issuer_free(is); /* finishes what was queued */
+	for (size_t i = 0; i < naccepted; i++) {
+		char cert_id[STORE_ID_LEN + 1];
+		assert_int_equal(order_status(f->srv.store, accepted[i], cert_id), ST_VALID);
+		assert_int_equal(strlen(cert_id), STORE_ID_LEN);
+	}
+	EVP_PKEY_free(key);
+}
+
+/* The profile's validity gives notAfter when the client asked for none. */
+static void profile_validity_sets_not_after(void **state)
+{
+	struct fixture *f = *state;
+	struct issuer *is = issuer_new(&f->srv, 1, 8);
+	EVP_PKEY *pub = EVP_EC_gen("P-256");
+	struct order o = {0};
+	processing_order(f->srv.store, "profile.example.com", &o);
+	struct problem p;
+	time_t before = time(NULL);
+	assert_int_equal(issuer_submit(is, &o, &pub, &p), 0);
+	issuer_free(is);
+	char cert_id[STORE_ID_LEN + 1];
+	assert_int_equal(order_status(f->srv.store, o.id, cert_id), ST_VALID);
+	struct cert c = {0};
+	assert_int_equal(store_cert_get(f->srv.store, cert_id, &c), 0);
+	long lifetime = (long)(c.not_after - before);
+	long want = f->cfg.profiles[0].validity_seconds;
+	assert_true(lifetime >= want - 120 && lifetime <= want + 120);
+	cert_clear(&c);
+	order_clear(&o);
+}
+
+/* A table case's verdict: accepted when want_detail is NULL, else -1 with that type and detail. */
+static void expect(const char *rule, int rc, const struct problem *p, const char *want_type,
+                   const char *want_detail)
+{
+	if (!want_detail) {
+		if (rc != 0)
+			fail_msg("%s: refused with \"%s\"", rule, p->detail);
+		return;
+	}
+	if (rc != -1 || strcmp(p->type, want_type) != 0 || strcmp(p->detail, want_detail) != 0)
+		fail_msg("%s: rc %d, got %s \"%s\"", rule, rc, rc ? p->type : "", rc ? p->detail : "");
+}
+
+struct csr_case {
+	const char *rule;
+	const char *order[3];
+	const char *csr[4];
+	const char *detail; /* NULL: accepted */
+};
+
+/* RFC 8555 §7.4: exactly the order's identifiers, no more and no fewer; duplicates are harmless. */
+static void csr_names_must_equal_the_order(void **state)
+{
+	static const struct csr_case cases[] = {
+	    {"same names", {"a.example", "b.example"}, {"b.example", "a.example"}, NULL},
+	    {"a duplicate in the CSR", {"a.example"}, {"a.example", "a.example"}, NULL},
+	    {"an extra name", {"a.example"}, {"a.example", "x.example"},
+	     "the CSR's names must be exactly the order's identifiers: the CSR has x.example"},
+	    {"a missing name", {"a.example", "b.example"}, {"a.example"},
+	     "the CSR's names must be exactly the order's identifiers: the CSR lacks b.example"},
+	    {"both", {"a.example", "b.example"}, {"a.example", "c.example"},
+	     "the CSR's names must be exactly the order's identifiers: the CSR has c.example; it lacks "
+	     "b.example"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const struct csr_case *c = &cases[i];
+		struct identifier ids[3] = {0};
+		struct order o = {.idents = ids};
+		for (; o.nidents < 3 && c->order[o.nidents]; o.nidents++)
+			snprintf(ids[o.nidents].value, sizeof ids[0].value, "%s", c->order[o.nidents]);
+		struct ca_csr csr = {.dns = (char **)c->csr};
+		while (csr.ndns < 4 && c->csr[csr.ndns])
+			csr.ndns++;
+		struct problem p;
+		expect(c->rule, issuer_csr_matches(&o, &csr, &p), &p, "badCSR", c->detail);
+	}
+}
+
+struct window_case {
+	const char *rule;
+	long nb, na; /* seconds from now; 0 = not given */
+	const char *detail;
+};
+
+static void validity_window_rules(void **state)
+{
+	static const struct window_case cases[] = {
+	    {"none given", 0, 0, NULL},
+	    {"a week", 0, 7 * 86400, NULL},
+	    {"notAfter before notBefore", 7200, 3600, "notAfter must be later than notBefore (or now)"},
+	    {"notAfter in the past", -7200, -3600, "notAfter is in the past"},
+	    {"notBefore too far ahead", 366L * 86400, 0, "notBefore is more than a year in the future"},
+	    {"too long", 0, 399L * 86400, "notAfter - notBefore is over 398 days"},
+	};
+	time_t now = time(NULL);
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const struct window_case *c = &cases[i];
+		struct problem p;
+		int rc = issuer_check_window(c->nb ? now + c->nb : 0, c->na ? now + c->na : 0, now, &p);
+		expect(c->rule, rc, &p, "malformed", c->detail);
+	}
+}
+
+static void unknown_profile_names_the_offered_ones(void **state)
+{
+	struct fixture *f = *state;
+	struct problem p;
+	assert_int_equal(issuer_check_profile(&f->cfg, "default", &p), 0);
+	assert_int_equal(issuer_check_profile(&f->cfg, "shortlived", &p), -1);
+	assert_string_equal(p.type, "invalidProfile");
+	assert_string_equal(p.detail, "unknown profile; this server offers: default");
+	assert_int_equal(issuer_check_profile(&f->cfg, NULL, &p), -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(full_queue_refuses_with_rate_limited, setup, teardown),
+	    cmocka_unit_test_setup_teardown(profile_validity_sets_not_after, setup, teardown),
+	    cmocka_unit_test(csr_names_must_equal_the_order),
+	    cmocka_unit_test(validity_window_rules),
+	    cmocka_unit_test_setup_teardown(unknown_profile_names_the_offered_ones, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
