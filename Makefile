@@ -4,6 +4,7 @@
 #   make test       install, build (plain and ASan/UBSan), run every unit and end-to-end test
 #   make asan       build and run every suite under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make fuzz       build the libFuzzer targets and run each for FUZZ_SECONDS
+#   V=1             show each compiler command instead of the short "CC file" lines
 BUILD     ?= build
 CC        ?= cc
 PKGS      := libmicrohttpd openssl jansson getdns libpsl libidn2 libcurl
@@ -24,6 +25,15 @@ UNIT_BIN   := $(patsubst test/unit/%.c,$(BUILD)/test/%,$(UNIT_SRC))
 UNIT_LIB   := $(patsubst %.c,$(BUILD)/%.o,$(filter-out $(UNIT_SRC),$(wildcard test/unit/*.c)))
 FUZZ_SRC   := $(wildcard test/fuzz/fuzz_*.c)
 
+# Quiet build lines ("CC server/va.c") so that warnings stand out; `make V=1` shows each command.
+ifeq ($(V),1)
+Q :=
+quiet = @true
+else
+Q := @
+quiet = @printf '  %-3s %s\n' $(1) $(2)
+endif
+
 .PHONY: all deps run test test-only asan fuzz clean
 # keep the unit tests' objects (make would delete them as intermediates and relink every time)
 .SECONDARY:
@@ -34,18 +44,22 @@ deps:
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+	$(call quiet,CC,$<)
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(BUILD)/libcobble.a: $(LIB_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	$(call quiet,AR,$@)
+	$(Q)ar rcs $@ $^
 
 $(BUILD)/cobble: $(BUILD)/server/main.o $(BUILD)/libcobble.a
-	$(CC) $(ALL_CFLAGS) $^ -o $@ $(LDLIBS) $(EXTRA_LDFLAGS)
+	$(call quiet,LD,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $^ -o $@ $(LDLIBS) $(EXTRA_LDFLAGS)
 
 $(BUILD)/test/%: $(BUILD)/test/unit/%.o $(UNIT_LIB) $(BUILD)/libcobble.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $^ -o $@ $(TEST_LIBS) $(LDLIBS) $(EXTRA_LDFLAGS)
+	$(call quiet,LD,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $^ -o $@ $(TEST_LIBS) $(LDLIBS) $(EXTRA_LDFLAGS)
 
 run:
 	@bash scripts/install-deps.sh build

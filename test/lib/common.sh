@@ -3,6 +3,8 @@
 # and exits 0 when all passed (1 otherwise). Everything runs on loopback inside the runner's
 # private network namespace; each script gets its own scratch directory in $T.
 set -u
+# knotd, knotc and friends live in /usr/sbin, which is not on an ordinary user's PATH on Debian
+case ":$PATH:" in *:/usr/sbin:*) ;; *) PATH=$PATH:/usr/sbin ;; esac
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 SHARED=${COBBLE_SHARED:-$ROOT/../shared}
 COBBLE_BIN=${COBBLE_BIN:-$ROOT/build/cobble}
