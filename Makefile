@@ -4,6 +4,7 @@
 #   make test       install, build (plain and ASan/UBSan), run every unit and end-to-end test
 #   make asan       build and run every suite under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make fuzz       build the libFuzzer targets and run each for FUZZ_SECONDS
+#   make bench      cobble against Debian's Pebble with test/bench/loadgen (bench-sweep: a PNG)
 #   V=1             show each compiler command instead of the short "CC file" lines
 BUILD     ?= build
 CC        ?= cc
@@ -37,7 +38,7 @@ endif
 .PHONY: all deps run test test-only asan fuzz clean
 # keep the unit tests' objects (make would delete them as intermediates and relink every time)
 .SECONDARY:
-all: $(BUILD)/cobble $(UNIT_BIN)
+all: $(BUILD)/cobble $(UNIT_BIN) $(BUILD)/loadgen
 
 deps:
 	@bash scripts/install-deps.sh
@@ -60,6 +61,20 @@ $(BUILD)/test/%: $(BUILD)/test/unit/%.o $(UNIT_LIB) $(BUILD)/libcobble.a
 	@mkdir -p $(dir $@)
 	$(call quiet,LD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $^ -o $@ $(TEST_LIBS) $(LDLIBS) $(EXTRA_LDFLAGS)
+
+# The load generator (test/bench/): OpenSSL and jansson only, no cobble code, so it can drive
+# any ACME server (make bench runs it against cobble and Pebble).
+BENCH_SRC := $(wildcard test/bench/*.c)
+$(BUILD)/loadgen: $(patsubst %.c,$(BUILD)/%.o,$(BENCH_SRC))
+	$(call quiet,LD,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $^ -o $@ $(PKG_LIBS) -lpthread -lm $(EXTRA_LDFLAGS)
+
+# cobble and Debian's Pebble side by side (scripts/bench.sh); bench-sweep: concurrency 1..64 as a PNG
+.PHONY: bench bench-sweep
+bench:
+	@bash scripts/bench.sh $(BUILD)
+bench-sweep:
+	@bash scripts/bench.sh --sweep $(BUILD)
 
 run:
 	@bash scripts/install-deps.sh build
