@@ -13,13 +13,14 @@ for tool in knotd knotc kdig jq curl; do
 done
 [ -x "$LOADGEN" ] || { notok "load generator $LOADGEN is built"; exit 1; }
 
-# run TAG ARGS...: the generator against this cobble; its JSON line in $T/TAG.json.
+# run TAG ARGS...: the generator against this cobble; its JSON line in $T/TAG.json ({} when it
+# exited with an error, e.g. a sanitizer report, which $T/TAG.err then shows).
 run() {
-	local tag=$1; shift
+	local tag=$1 rc=0; shift
 	"$LOADGEN" --dir "$DIR_URL" --cafile "$CA_BUNDLE" --server-pid "$COBBLE_PID" --label cobble "$@" \
-		>"$T/$tag.json" 2>"$T/$tag.err"
-	echo "exit $?" >>"$T/$tag.err"
-	[ -s "$T/$tag.json" ] || echo '{}' >"$T/$tag.json"
+		>"$T/$tag.json" 2>"$T/$tag.err" || rc=$?
+	echo "exit $rc" >>"$T/$tag.err"
+	[ "$rc" -eq 0 ] && [ -s "$T/$tag.json" ] || echo '{}' >"$T/$tag.json"
 }
 FIGURES='.flows >= 1 and .errors == {} and .flowsPerSecond > 0 and .serverCpuMsPerFlow > 0 and
 	.serverPeakRssKb > 0 and .generatorCpuMsPerFlow > 0 and
