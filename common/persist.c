@@ -15,6 +15,7 @@
 
 #define PERSIST_PREFIX "_validation-persist."
 #define HASH_NAME "sha-256/"
+#define HASH_B64_LEN 43 /* base64url of 32 octets, unpadded */
 
 /* A growing string for details; the x* allocators abort on exhaustion. */
 struct sbuf {
@@ -214,6 +215,29 @@ char *persist_record_text(const char *issuer, const char *accounturi, bool wildc
 	return b.p;
 }
 
+const char *persist_rule_title(const char *rule)
+{
+	static const struct {
+		const char *id, *title;
+	} t[] = {
+		{PERSIST_RULE_LOOKUP, "the TXT lookup at _validation-persist.<name>"},
+		{PERSIST_RULE_ISSUER, "only records naming one of this CA's issuer domain names count"},
+		{PERSIST_RULE_SYNTAX, "a record for this CA must follow the parameter grammar"},
+		{PERSIST_RULE_ACCOUNT, "accounturi must name the requesting account"},
+		{PERSIST_RULE_WILDCARD, "a wildcard identifier needs policy=wildcard"},
+		{PERSIST_RULE_UNTIL, "persistUntil must not be before the validation time"},
+		{PERSIST_RULE_VALID, "valid when any record for this CA passes every check"},
+		{PERSIST_RULE_HASHED, "draft 02: accounturi is <accountHashPrefix>sha-256/<43 base64url characters>"},
+		{PERSIST_RULE_STATUS, "a deactivated account never matches"},
+		{PERSIST_RULE_ANCESTOR, "a record at an ancestor (dnsPersist.subdomains) needs policy=wildcard"},
+		{PERSIST_RULE_STRICT, "dnsPersist.strict: unknown tags spelled per the grammar, none twice"},
+	};
+	for (size_t i = 0; rule && i < sizeof t / sizeof t[0]; i++)
+		if (strcmp(rule, t[i].id) == 0)
+			return t[i].title;
+	return "";
+}
+
 void persist_result_clear(struct persist_result *r)
 {
 	if (!r)
@@ -234,6 +258,8 @@ struct rec {
 	const unsigned char *acct, *policy, *until;
 	size_t acctlen, policylen, untillen;
 	struct sbuf why;          /* first failed check (spec §2 step 5) */
+	const char *rule;         /* PERSIST_RULE_* of the first syntax failure or failed check */
+	int key;                  /* -02: the account key whose hash matched (0 current), else -1 */
 	bool passed;
 	uint64_t until_v;
 };
@@ -248,9 +274,13 @@ struct ctx {
 	size_t nhashes;
 };
 
-static void syntax_fail(struct rec *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void syntax_fail(struct rec *r, const char *fmt, ...)
+/* Record a syntax failure of r under rule (a PERSIST_RULE_* id); the first one names the rule. */
+static void syntax_fail(struct rec *r, const char *rule, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void syntax_fail(struct rec *r, const char *rule, const char *fmt, ...)
 {
+	if (!r->rule)
+		r->rule = rule;
 	va_list ap;
 	va_start(ap, fmt);
 	char *s = xvasprintf(fmt, ap);
@@ -303,6 +333,19 @@ static uint64_t parse_until(const unsigned char *s, size_t n)
 	return v;
 }
 
+/* Spec §3 "02": the hash part is the base64url of a SHA-256 digest: exactly 43 characters of
+ * the RFC 4648 §5 alphabet, no padding. Returns NULL when it is, else what is wrong (static). */
+static const char *hash_part_error(const unsigned char *s, size_t n, unsigned char *bad)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!is_alnum(s[i]) && s[i] != '-' && s[i] != '_') {
+			*bad = s[i];
+			return "holds a character outside the base64url alphabet";
+		}
+	}
+	return n == HASH_B64_LEN ? NULL : "has the wrong length";
+}
+
 /* Spec §2 step 4 (and §5 strict): parse the text after the first ';' into r's parameters. */
 static void parse_params(struct ctx *c, struct rec *r, const unsigned char *p, size_t n)
 {
@@ -321,12 +364,12 @@ static void parse_params(struct ctx *c, struct rec *r, const unsigned char *p, s
 		off += sl + 1;
 		trim_wsp(&seg, &sl);
 		if (sl == 0) {
-			syntax_fail(r, "empty parameter (\";;\" or a trailing \";\")");
+			syntax_fail(r, PERSIST_RULE_SYNTAX, "empty parameter (\";;\" or a trailing \";\")");
 		} else {
 			const unsigned char *eq = memchr(seg, '=', sl);
 			if (!eq) {
 				char *e = esc(seg, sl);
-				syntax_fail(r, "parameter \"%s\" has no \"=\"", e);
+				syntax_fail(r, PERSIST_RULE_SYNTAX, "parameter \"%s\" has no \"=\"", e);
 				free(e);
 			} else {
 				const unsigned char *tag = seg, *val = eq + 1;
@@ -339,11 +382,11 @@ static void parse_params(struct ctx *c, struct rec *r, const unsigned char *p, s
 				                    : tag_is(tag, tl, "persistUntil") ? "persistUntil"
 				                                                    : NULL;
 				if (tl == 0)
-					syntax_fail(r, "empty parameter tag before \"=\"");
+					syntax_fail(r, PERSIST_RULE_SYNTAX, "empty parameter tag before \"=\"");
 				for (size_t i = 0; i < vl; i++) {
 					/* parameter-value = *(%x21-3A / %x3C-7E) */
 					if (val[i] < 0x21 || val[i] > 0x7e) {
-						syntax_fail(r, "parameter %s: character 0x%02x not allowed in a parameter value",
+						syntax_fail(r, PERSIST_RULE_SYNTAX, "parameter %s: character 0x%02x not allowed in a parameter value",
 						            known ? known : te, val[i]);
 						break;
 					}
@@ -358,19 +401,24 @@ static void parse_params(struct ctx *c, struct rec *r, const unsigned char *p, s
 					slot = &r->until, slotlen = &r->untillen;
 				if (slot) {
 					if (*slot)
-						syntax_fail(r, "duplicate parameter %s", known);
+						syntax_fail(r, PERSIST_RULE_SYNTAX, "duplicate parameter %s", known);
 					else
 						*slot = val, *slotlen = vl;
-				} else if (tl > 0 && c->in->strict) {
-					/* Spec §5: strict checks unknown tags' spelling and duplicates. */
-					if (!is_label(tag, tl))
-						syntax_fail(r, "parameter tag \"%s\" is not letters and digits with inner hyphens",
+				} else if (tl > 0 && (c->in->strict || c->in->draft == PERSIST_DRAFT_02)) {
+					/* Spec §5: strict checks unknown tags' spelling and duplicates; spec §2 step
+					 * 4: under draft 02 a duplicate of any tag is a syntax failure (-02 §9.3.1). */
+					if (c->in->strict && !is_label(tag, tl))
+						syntax_fail(r, PERSIST_RULE_STRICT, "parameter tag \"%s\" is not letters and digits with inner hyphens",
 						            te);
 					bool dup = false;
 					for (size_t k = 0; k < nseen && !dup; k++)
 						dup = seen[k].len == tl && mem_ieq(seen[k].data, tag, tl);
 					if (dup) {
-						syntax_fail(r, "duplicate parameter %s", te);
+						syntax_fail(r, c->in->draft == PERSIST_DRAFT_02 ? PERSIST_RULE_SYNTAX : PERSIST_RULE_STRICT,
+						            "duplicate parameter %s%s", te,
+						            c->in->draft == PERSIST_DRAFT_02 && !c->in->strict
+						                ? " (draft 02 allows each tag once, known or not)"
+						                : "");
 					} else {
 						seen = xrealloc(seen, (nseen + 1) * sizeof *seen);
 						seen[nseen].data = tag;
@@ -386,16 +434,16 @@ static void parse_params(struct ctx *c, struct rec *r, const unsigned char *p, s
 	free(seen);
 
 	if (!r->acct) {
-		syntax_fail(r, "missing accounturi parameter");
+		syntax_fail(r, PERSIST_RULE_SYNTAX, "missing accounturi parameter");
 	} else if (r->acctlen == 0) {
-		syntax_fail(r, "accounturi is empty");
+		syntax_fail(r, PERSIST_RULE_SYNTAX, "accounturi is empty");
 	} else if (c->in->draft == PERSIST_DRAFT_02) {
 		/* Spec §3: a value not under accountHashPrefix, or another hash name, is a syntax failure. */
 		const char *pre = c->in->hash_prefix ? c->in->hash_prefix : "";
 		size_t pl = strlen(pre);
 		char *ae = esc(r->acct, r->acctlen), *pe = esc((const unsigned char *)pre, pl);
 		if (r->acctlen < pl || memcmp(r->acct, pre, pl) != 0) {
-			syntax_fail(r, "accounturi %s is not under the account hash prefix %s (draft 02 wants %s"
+			syntax_fail(r, PERSIST_RULE_HASHED, "accounturi %s is not under the account hash prefix %s (draft 02 wants %s"
 			            HASH_NAME "<hash>)", ae, pe, pe);
 		} else if (r->acctlen - pl < strlen(HASH_NAME) ||
 		           memcmp(r->acct + pl, HASH_NAME, strlen(HASH_NAME)) != 0) {
@@ -403,9 +451,26 @@ static void parse_params(struct ctx *c, struct rec *r, const unsigned char *p, s
 			size_t hl = r->acctlen - pl;
 			const unsigned char *sl = memchr(h, '/', hl);
 			char *he = esc(h, sl ? (size_t)(sl - h) : hl);
-			syntax_fail(r, "accounturi %s uses hash name \"%s\"; only sha-256 is defined (%s" HASH_NAME "<hash>)",
-			            ae, he, pe);
+			if (!sl && strcmp(he, "sha-256") == 0)
+				syntax_fail(r, PERSIST_RULE_HASHED, "accounturi %s ends without the hash (%s" HASH_NAME "<hash>)", ae, pe);
+			else
+				syntax_fail(r, PERSIST_RULE_HASHED, "accounturi %s uses hash name \"%s\"; only sha-256 is defined (%s" HASH_NAME
+				            "<hash>)", ae, he, pe);
 			free(he);
+		} else {
+			const unsigned char *h = r->acct + pl + strlen(HASH_NAME);
+			size_t hl = r->acctlen - pl - strlen(HASH_NAME);
+			unsigned char bad = 0;
+			const char *why = hash_part_error(h, hl, &bad);
+			if (why && bad)
+				syntax_fail(r, PERSIST_RULE_HASHED, "accounturi %s: the hash after %s" HASH_NAME " %s (0x%02x '%c'); draft 02 "
+				            "wants exactly %d base64url characters (A-Z a-z 0-9 - _, no \"=\" padding, "
+				            "no + or /)",
+				            ae, pe, why, bad, bad >= 0x21 && bad < 0x7f ? bad : '?', HASH_B64_LEN);
+			else if (why)
+				syntax_fail(r, PERSIST_RULE_HASHED, "accounturi %s: the hash after %s" HASH_NAME " has %zu characters; draft 02 "
+				            "wants exactly %d base64url characters (a SHA-256 digest, no \"=\" padding)",
+				            ae, pe, hl, HASH_B64_LEN);
 		}
 		free(pe);
 		free(ae);
@@ -417,7 +482,7 @@ static void parse_params(struct ctx *c, struct rec *r, const unsigned char *p, s
 				digits = false;
 		if (!digits) {
 			char *e = esc(r->until, r->untillen);
-			syntax_fail(r, "persistUntil \"%s\" is not a number of UNIX seconds (1*DIGIT)", e);
+			syntax_fail(r, PERSIST_RULE_SYNTAX, "persistUntil \"%s\" is not a number of UNIX seconds (1*DIGIT)", e);
 			free(e);
 		} else {
 			r->until_v = parse_until(r->until, r->untillen);
@@ -465,6 +530,7 @@ static void check_record(struct ctx *c, struct rec *r)
 		sb_puts(&r->why, "the account ");
 		sb_escs(&r->why, in->account_url);
 		sb_puts(&r->why, " is deactivated and never matches");
+		r->rule = PERSIST_RULE_STATUS;
 		return;
 	}
 	if (in->draft == PERSIST_DRAFT_01) {
@@ -483,9 +549,12 @@ static void check_record(struct ctx *c, struct rec *r)
 		}
 	} else {
 		/* Spec §3 "02": every key of the account (current first), d = FQDN or "*". */
-		for (size_t i = 0; i < c->nhashes && !ok; i++)
+		for (size_t i = 0; i < c->nhashes && !ok; i++) {
 			ok = c->hashes[i] && r->acctlen == strlen(c->hashes[i]) &&
 			     memcmp(r->acct, c->hashes[i], r->acctlen) == 0;
+			if (ok)
+				r->key = (int)(i / 2);
+		}
 		if (!ok) {
 			sb_puts(&r->why, "accounturi mismatch: record has ");
 			sb_esc(&r->why, r->acct, r->acctlen);
@@ -508,8 +577,10 @@ static void check_record(struct ctx *c, struct rec *r)
 			}
 		}
 	}
-	if (!ok)
+	if (!ok) {
+		r->rule = PERSIST_RULE_ACCOUNT;
 		return;
+	}
 	if (c->wildcard || in->at_ancestor) {
 		bool pw = r->policy && tag_is(r->policy, r->policylen, "wildcard");
 		if (!pw) {
@@ -527,6 +598,7 @@ static void check_record(struct ctx *c, struct rec *r)
 				sb_esc(&r->why, r->policy, r->policylen);
 				sb_puts(&r->why, ")");
 			}
+			r->rule = c->wildcard ? PERSIST_RULE_WILDCARD : PERSIST_RULE_ANCESTOR;
 			return;
 		}
 	}
@@ -537,6 +609,7 @@ static void check_record(struct ctx *c, struct rec *r)
 		fmt_time(in->time, b, sizeof b);
 		sb_printf(&r->why, "persistUntil %llu (%s) is before validation time %lld (%s)",
 		          (unsigned long long)r->until_v, a, (long long)in->time, b);
+		r->rule = PERSIST_RULE_UNTIL;
 		return;
 	}
 	r->passed = true;
@@ -650,6 +723,8 @@ int persist_check(const struct persist_rr *rrs, size_t nrrs, const struct persis
 	memset(out, 0, sizeof *out);
 	out->status = PERSIST_INVALID;
 	out->matched_rr = -1;
+	out->matched_key = -1;
+	out->rule = PERSIST_RULE_LOOKUP;
 	struct ctx c;
 	ctx_init(&c, in);
 	struct sbuf d = {0};
@@ -665,6 +740,7 @@ int persist_check(const struct persist_rr *rrs, size_t nrrs, const struct persis
 	}
 	for (size_t i = 0; i < nrrs; i++) {
 		struct rec *r = &recs[i];
+		r->key = -1;
 		struct sbuf j = {0};
 		sb_putn(&j, "", 0);
 		for (size_t s = 0; s < rrs[i].nstrs; s++)
@@ -695,6 +771,7 @@ int persist_check(const struct persist_rr *rrs, size_t nrrs, const struct persis
 
 	if (out->nmatching == 0) {
 		out->type = "unauthorized";
+		out->rule = PERSIST_RULE_ISSUER;
 		describe_unmatched(&c, recs, nrrs, &d);
 		goto out;
 	}
@@ -704,6 +781,8 @@ int persist_check(const struct persist_rr *rrs, size_t nrrs, const struct persis
 		out->matched_rr = (int)(best - recs);
 		out->has_persist_until = best->until != NULL;
 		out->persist_until = best->until ? best->until_v : 0;
+		out->rule = PERSIST_RULE_VALID;
+		out->matched_key = best->key;
 		sb_printf(&d, "TXT record %d at ", out->matched_rr + 1);
 		sb_escs(&d, c.name);
 		sb_puts(&d, " ");
@@ -712,6 +791,12 @@ int persist_check(const struct persist_rr *rrs, size_t nrrs, const struct persis
 		sb_escs(&d, in->account_url);
 		sb_puts(&d, " for ");
 		sb_escs(&d, in->identifier);
+		/* Spec §3 "02": the current key is tried first, then earlier keys newest first. */
+		if (best->key == 0)
+			sb_puts(&d, " (hashed with the account's current key)");
+		else if (best->key > 0)
+			sb_printf(&d, " (hashed with the account's earlier key %d, counting back from the current one)",
+			          best->key);
 		if (out->nmatching > 1) {
 			sb_puts(&d, "; other records for this CA:");
 			describe_matching(&d, recs, nrrs, best);
@@ -719,6 +804,14 @@ int persist_check(const struct persist_rr *rrs, size_t nrrs, const struct persis
 		goto out;
 	}
 	out->type = any_syntax ? "malformed" : "unauthorized";
+	/* The rule of the first record that decides: the first malformed one, else the first one
+	 * for this CA that failed a check. */
+	for (size_t i = 0; i < nrrs; i++) {
+		if (recs[i].matching && recs[i].rule && (!any_syntax || recs[i].syntax.len)) {
+			out->rule = recs[i].rule;
+			break;
+		}
+	}
 	sb_puts(&d, "no TXT record at ");
 	sb_escs(&d, c.name);
 	sb_printf(&d, " authorizes account ");

@@ -43,6 +43,23 @@ struct persist_input {
 
 enum persist_status { PERSIST_VALID, PERSIST_INVALID };
 
+/* The rule behind a verdict: ids of the house rules, numbered after the sections of
+ * spec/dns-persist-01.md and explained under the same id in docs/dns-persist-01.md. */
+#define PERSIST_RULE_LOOKUP "2.2"       /* no TXT record (or the lookup failed: dns) */
+#define PERSIST_RULE_ISSUER "2.3"       /* no record names this CA's issuer domain names */
+#define PERSIST_RULE_SYNTAX "2.4"       /* a record for this CA breaks the parameter grammar */
+#define PERSIST_RULE_ACCOUNT "2.5a"     /* accounturi does not name this account */
+#define PERSIST_RULE_WILDCARD "2.5b"    /* a wildcard identifier needs policy=wildcard */
+#define PERSIST_RULE_UNTIL "2.5c"       /* persistUntil is before the validation time */
+#define PERSIST_RULE_VALID "2.6"        /* some record for this CA passed every check */
+#define PERSIST_RULE_HASHED "3-02"      /* draft 02: accounturi is not a well-formed hashed URI */
+#define PERSIST_RULE_STATUS "3-status"  /* a deactivated account never matches */
+#define PERSIST_RULE_ANCESTOR "5-subdomains" /* a record at an ancestor needs policy=wildcard */
+#define PERSIST_RULE_STRICT "5-strict"  /* dnsPersist.strict: unknown tags' spelling, duplicates */
+
+/* A one-line title for a PERSIST_RULE_* id ("" for an unknown id). */
+const char *persist_rule_title(const char *rule);
+
 struct persist_result {
 	enum persist_status status;
 	const char *type;         /* NULL when valid, else "malformed" or "unauthorized" (static) */
@@ -52,6 +69,9 @@ struct persist_result {
 	bool has_persist_until;   /* of the validating record */
 	uint64_t persist_until;   /* UINT64_MAX for values beyond 64 bits ("far future") */
 	size_t nmatching;         /* records for this CA's issuer names */
+	const char *rule;         /* PERSIST_RULE_* that decided the verdict (static) */
+	int matched_key;          /* draft 02, valid: the key whose hash matched (0 current, then
+	                             earlier keys newest first); -1 otherwise */
 };
 
 /* Apply spec section 2 steps 3-6 (and section 3) to the records. Returns 0 and fills *out

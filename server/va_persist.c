@@ -5,6 +5,7 @@
 #include "common/dns.h"
 #include "common/persist.h"
 #include "common/util.h"
+#include "server/store.h"
 #include "server/va.h"
 
 #include <jansson.h>
@@ -114,9 +115,28 @@ static void hint_wildcard_owner(struct va_worker *w, const struct va_job *job, s
 	free(name);
 }
 
-void va_dns_persist(struct va_worker *w, const struct va_job *job, struct va_result *res)
+/* Spec §3: the account's status and keys are read at every attempt, never cached, so a job
+ * queued before a deactivation or a key rollover sees the account as it is now. The keys stay
+ * in the store's order: the current key first, then earlier keys newest first. */
+static void account_now(struct va_worker *w, struct va_job *job)
+{
+	struct account a = {0};
+	if (store_account_get(w->srv->store, job->account_id, &a) != 0) {
+		job->account_deactivated = true; /* gone: never matches */
+		return;
+	}
+	job->account_deactivated = a.status != ST_VALID;
+	memcpy(job->thumbprints, a.thumbprints, sizeof job->thumbprints);
+	job->nthumbprints = a.nthumbprints;
+	account_clear(&a);
+}
+
+void va_dns_persist(struct va_worker *w, const struct va_job *queued, struct va_result *res)
 {
 	const struct config *cfg = w->srv->cfg;
+	struct va_job now = *queued;
+	const struct va_job *job = &now;
+	account_now(w, &now);
 	json_t *records = json_array();
 	struct dns_answer ans = {0};
 	struct persist_result pr = {0};

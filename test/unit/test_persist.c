@@ -27,6 +27,12 @@
 #define H_EX_TP1 PREFIX "sha-256/5SQm7n6tPh2-PlLbCKGnViTXX5z19SCN4cPGQHSk-kw"
 #define H_WWW_TP1 PREFIX "sha-256/-DOo-0FYz3izjZCLExkKNuhpAI8To5TBY1pooKesYdE"
 #define REC2(h, params) ISS "; accounturi=" h params
+/* A well-shaped hash part that matches no key: 43 times the one-character string c. */
+#define H43(c) PREFIX "sha-256/" H43_(c)
+#define H43_(c) H10(c) H10(c) H10(c) H10(c) H3(c)
+#define H10(c) H3(c) H3(c) H3(c) H1(c)
+#define H3(c) H1(c) H1(c) H1(c)
+#define H1(c) c
 
 struct pcase {
 	const char *name;       /* the spec rule */
@@ -43,6 +49,8 @@ struct pcase {
 	const char *lacks;      /* and one it must not */
 	int matched;            /* matched_rr when valid */
 	const char *until;      /* when valid: persist_until of the validating record as text, or NULL */
+	const char *rule;       /* the PERSIST_RULE_* the verdict must name, or NULL: not checked */
+	int key;                /* draft 02, valid: matched_key (0 the current key) */
 };
 
 static const struct pcase cases[] = {
@@ -238,23 +246,23 @@ static const struct pcase cases[] = {
 	/* §3 draft 02: hashed account URIs */
 	{"s3_02_current_key_fqdn", {{REC2(H_EX_TP0, "")}}, .d02 = true, .expect = "valid"},
 	{"s3_02_current_key_any_domain", {{REC2(H_STAR_TP0, "")}}, .d02 = true, .expect = "valid"},
-	{"s3_02_earlier_key_after_rollover", {{REC2(H_EX_TP1, "")}}, .d02 = true, .expect = "valid"},
+	{"s3_02_earlier_key_after_rollover", {{REC2(H_EX_TP1, "")}}, .d02 = true, .expect = "valid", .key = 1},
 	{"s3_02_earlier_key_only_when_listed", {{REC2(H_EX_TP1, "")}}, .d02 = true, .tps = {TP0},
 	 .expect = "unauthorized",
 	 .has = {"accounturi mismatch: record has " H_EX_TP1 ", expected " H_EX_TP0 " (d=example.com) or " H_STAR_TP0
 	         " (d=*)"}},
-	{"s3_02_mismatch_mentions_earlier_keys", {{REC2(PREFIX "sha-256/AAAA", "")}}, .d02 = true,
-	 .expect = "unauthorized", .has = {"1 earlier keys"}},
+	{"s3_02_mismatch_mentions_earlier_keys", {{REC2(H43("A"), "")}}, .d02 = true,
+	 .expect = "unauthorized", .has = {"1 earlier keys"}, .rule = PERSIST_RULE_ACCOUNT},
 	{"s3_02_wildcard_identifier_hashes_f", {{REC2(H_EX_TP0, "; policy=wildcard")}}, .d02 = true,
 	 .identifier = "*.example.com", .expect = "valid"},
 	{"s3_02_d_is_where_the_record_was_found", {{REC2(H_EX_TP1, "; policy=wildcard")}}, .d02 = true,
 	 .identifier = "www.example.com", .record_name = "_validation-persist.example.com", .at_ancestor = true,
-	 .expect = "valid"},
+	 .expect = "valid", .key = 1},
 	{"s3_02_d_is_not_the_identifier_at_an_ancestor", {{REC2(H_WWW_TP1, "; policy=wildcard")}}, .d02 = true,
 	 .identifier = "www.example.com", .record_name = "_validation-persist.example.com", .at_ancestor = true,
 	 .expect = "unauthorized"},
 	{"s3_02_d_lowercased_without_trailing_dot", {{REC2(H_EX_TP1, "")}}, .d02 = true,
-	 .record_name = "_Validation-Persist.EXAMPLE.com.", .expect = "valid"},
+	 .record_name = "_Validation-Persist.EXAMPLE.com.", .expect = "valid", .key = 1},
 	{"s3_02_plain_url_is_malformed", {{ISS "; accounturi=" ACCT2}}, .d02 = true, .expect = "malformed",
 	 .has = {"not under the account hash prefix " PREFIX}},
 	{"s3_02_other_prefix_is_malformed", {{ISS "; accounturi=https://other.example/account-hash/sha-256/x"}},
@@ -265,6 +273,43 @@ static const struct pcase cases[] = {
 	 .d02 = true, .expect = "malformed"},
 	{"s3_02_deactivated_account_never_matches", {{REC2(H_EX_TP0, "")}}, .d02 = true, .deactivated = true,
 	 .expect = "unauthorized", .has = {"deactivated"}},
+	{"s3_02_hash_42_characters_is_malformed", {{REC2(PREFIX "sha-256/5SQm7n6tPh2-PlLbCKGnViTXX5z19SCN4cPGQHSk-k", "")}},
+	 .d02 = true, .expect = "malformed", .has = {"has 42 characters", "exactly 43 base64url"},
+	 .rule = PERSIST_RULE_HASHED},
+	{"s3_02_hash_44_characters_is_malformed", {{REC2(H_EX_TP1 "w", "")}}, .d02 = true, .expect = "malformed",
+	 .has = {"has 44 characters"}},
+	{"s3_02_hash_with_padding_is_malformed", {{REC2(H_EX_TP1 "=", "")}}, .d02 = true, .expect = "malformed",
+	 .has = {"outside the base64url alphabet (0x3d '=')"}},
+	{"s3_02_hash_with_plus_is_malformed", {{REC2(PREFIX "sha-256/5SQm7n6tPh2+PlLbCKGnViTXX5z19SCN4cPGQHSk-kw", "")}},
+	 .d02 = true, .expect = "malformed", .has = {"(0x2b '+')"}},
+	{"s3_02_hash_with_slash_is_malformed", {{REC2(PREFIX "sha-256/5SQm7n6tPh2/PlLbCKGnViTXX5z19SCN4cPGQHSk-kw", "")}},
+	 .d02 = true, .expect = "malformed", .has = {"(0x2f '/')"}},
+	{"s3_02_hash_empty_is_malformed", {{REC2(PREFIX "sha-256/", "")}}, .d02 = true, .expect = "malformed",
+	 .has = {"has 0 characters"}},
+	{"s3_02_hash_name_without_hash_is_malformed", {{REC2(PREFIX "sha-256", "")}}, .d02 = true,
+	 .expect = "malformed", .has = {"ends without the hash"}},
+	{"s3_02_hash_shape_checked_before_other_failures_count_as_mismatch",
+	 {{REC2(H43("A"), "")}, {REC2(H_EX_TP1 "==", "")}}, .d02 = true, .expect = "malformed",
+	 .rule = PERSIST_RULE_HASHED},
+	{"s3_02_well_shaped_wrong_hash_is_unauthorized", {{REC2(H43("w"), "")}}, .d02 = true,
+	 .expect = "unauthorized", .rule = PERSIST_RULE_ACCOUNT},
+	{"s3_02_current_key_tried_first", {{REC2(H_EX_TP1, "")}}, .d02 = true, .tps = {TP1, TP0}, .expect = "valid",
+	 .key = 0, .has = {"(hashed with the account's current key)"}},
+	{"s3_02_earlier_keys_newest_first", {{REC2(H_EX_TP1, "")}}, .d02 = true, .tps = {TP0, TP1, TP1},
+	 .expect = "valid", .key = 1, .has = {"earlier key 1,"}},
+	{"s3_02_key_order_any_domain_form_too", {{REC2(H_STAR_TP0, "")}}, .d02 = true, .tps = {TP1, TP0},
+	 .expect = "valid", .key = 1},
+	{"s2_4_02_duplicate_unknown_tag_is_malformed", {{REC2(H_EX_TP0, "; foo=1; foo=2")}}, .d02 = true,
+	 .expect = "malformed", .has = {"duplicate parameter foo (draft 02 allows each tag once"},
+	 .rule = PERSIST_RULE_SYNTAX},
+	{"s2_4_02_duplicate_unknown_tag_case_insensitive", {{REC2(H_EX_TP0, "; Foo=1; fOO=2")}}, .d02 = true,
+	 .expect = "malformed", .has = {"duplicate parameter fOO"}},
+	{"s2_4_02_duplicate_known_tag_is_malformed", {{REC2(H_EX_TP0, "; policy=wildcard; POLICY=x")}},
+	 .d02 = true, .expect = "malformed", .has = {"duplicate parameter policy"}},
+	{"s2_4_02_distinct_unknown_tags_pass", {{REC2(H_EX_TP0, "; foo=1; bar=1; fo_o=1")}}, .d02 = true,
+	 .expect = "valid"},
+	{"s2_4_01_duplicate_unknown_tags_still_ignored", {{REC("; Foo=1; fOO=2")}}, .expect = "valid",
+	 .rule = PERSIST_RULE_VALID},
 	{"s3_02_persistuntil_still_checked", {{REC2(H_EX_TP0, "; persistUntil=5")}}, .d02 = true,
 	 .expect = "unauthorized", .has = {"persistUntil 5"}},
 };
@@ -315,6 +360,9 @@ static void run_case(void **state)
 		EXPECT(r.status == PERSIST_VALID && r.type == NULL, "want valid, got %s: %s",
 		       r.type ? r.type : "valid?", r.detail);
 		EXPECT(r.matched_rr == c->matched, "matched_rr %d, want %d: %s", r.matched_rr, c->matched, r.detail);
+		EXPECT(r.matched_key == (c->d02 ? c->key : -1), "matched_key %d, want %d: %s", r.matched_key,
+		       c->d02 ? c->key : -1, r.detail);
+		EXPECT(strcmp(r.rule, PERSIST_RULE_VALID) == 0, "rule %s on valid", r.rule);
 		if (c->until) {
 			char buf[32];
 			snprintf(buf, sizeof buf, "%llu", (unsigned long long)r.persist_until);
@@ -325,7 +373,10 @@ static void run_case(void **state)
 		EXPECT(r.status == PERSIST_INVALID && r.type && strcmp(r.type, c->expect) == 0, "want %s, got %s: %s",
 		       c->expect, r.type ? r.type : "valid", r.detail);
 		EXPECT(r.matched_rr == -1, "matched_rr %d on invalid", r.matched_rr);
+		EXPECT(r.matched_key == -1, "matched_key %d on invalid", r.matched_key);
 	}
+	EXPECT(!c->rule || strcmp(r.rule, c->rule) == 0, "rule %s, want %s: %s", r.rule, c->rule, r.detail);
+	EXPECT(r.rule && persist_rule_title(r.rule)[0], "rule %s has no title", r.rule ? r.rule : "(null)");
 	for (size_t i = 0; i < 4 && c->has[i]; i++)
 		EXPECT(strstr(r.detail, c->has[i]), "detail lacks \"%s\": %s", c->has[i], r.detail);
 	EXPECT(!c->lacks || !strstr(r.detail, c->lacks), "detail has \"%s\": %s", c->lacks, r.detail);
