@@ -32,6 +32,8 @@ struct persist_case {
 	const char *ident;                /* "*.x" for a wildcard */
 	enum persist_draft draft;
 	bool subdomains, deactivated, fail_internal;
+	bool deactivated_later;           /* §3: deactivated after the job was queued */
+	const char *rekeyed_later;        /* §3: the account's new key after the job was queued */
 	const char *tps[STORE_MAX_KEYS];  /* the account's thumbprints, current first; default: the vector's */
 	struct dns_fake_rr zone[6];
 	struct va_fake_expect want;
@@ -107,6 +109,13 @@ static const struct persist_case cases[] = {
     {"§3 -02: a key the account never had does not validate", "example.com", .draft = PERSIST_DRAFT_02,
      .tps = {OTHER_TP}, .zone = {{VP "example.com", TXT, DNS_OK, 60, {REC02}}}, .want.type = "unauthorized",
      .want.status = 403, .want.asked = {"TXT " VP "example.com"}},
+    {"§3: the account's status is read when the check runs (deactivated after queueing)", "example.com",
+     .draft = PERSIST_DRAFT_02, .deactivated_later = true, .zone = {{VP "example.com", TXT, DNS_OK, 60, {REC02}}},
+     .want.type = "unauthorized", .want.status = 403, .want.detail_has = "is deactivated",
+     .want.asked = {"TXT " VP "example.com"}},
+    {"§3 -02: the account's keys are read when the check runs (key rolled over after queueing)", "example.com",
+     .draft = PERSIST_DRAFT_02, .tps = {OTHER_TP}, .rekeyed_later = VA_FAKE_THUMBPRINT,
+     .zone = {{VP "example.com", TXT, DNS_OK, 60, {REC02}}}, .want.asked = {"TXT " VP "example.com"}, .want.ttl = 60},
     {"§3 -02: d=* binds the record to any name", "example.com", .draft = PERSIST_DRAFT_02,
      .zone = {{VP "example.com", TXT, DNS_OK, 60, {"cobble.test; accounturi=" HASH_ANY}}},
      .want.asked = {"TXT " VP "example.com"}, .want.ttl = 60},
@@ -137,6 +146,14 @@ static void check_case(const struct persist_case *c)
 			snprintf(f.job.thumbprints[f.job.nthumbprints], sizeof f.job.thumbprints[0], "%s",
 			         c->tps[f.job.nthumbprints]);
 	}
+	va_fake_account(&f);
+	/* what changed between queueing and the check: the validator must read it (§3) */
+	char other[STORE_ID_LEN + 1];
+	if (c->deactivated_later)
+		assert_int_equal(store_account_update(f.store, f.job.account_id, NULL, true), 0);
+	if (c->rekeyed_later)
+		assert_int_equal(store_account_rekey(f.store, f.job.account_id, f.job.thumbprints[0], "{}",
+		                                     c->rekeyed_later, other), 0);
 	va_dns_persist(&f.w, &f.job, &f.res);
 
 	va_fake_assert(&f, c->rule, &c->want);

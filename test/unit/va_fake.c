@@ -29,16 +29,36 @@ void va_fake_init(struct va_fake *f, const char *identifier, const char *type, c
 	snprintf(j->ident.value, sizeof j->ident.value, "%s", identifier + (j->wildcard ? 2 : 0));
 	snprintf(j->token, sizeof j->token, "token-of-the-challenge");
 	snprintf(j->key_authz, sizeof j->key_authz, "%s.%s", j->token, VA_FAKE_THUMBPRINT);
-	snprintf(j->account_id, sizeof j->account_id, "1");
 	snprintf(j->account_url, sizeof j->account_url, "%s", VA_FAKE_ACCOUNT_URL);
 	snprintf(j->thumbprints[0], sizeof j->thumbprints[0], "%s", VA_FAKE_THUMBPRINT);
 	j->nthumbprints = 1;
 	snprintf(j->hash_prefix, sizeof j->hash_prefix, "%s", VA_FAKE_HASH_PREFIX);
+	va_fake_account(f);
+}
+
+void va_fake_account(struct va_fake *f)
+{
+	struct va_job *j = &f->job;
+	store_free(f->store);
+	f->store = store_new();
+	f->srv.store = f->store;
+	/* the oldest key first, then a rollover to each newer one: the store keeps them newest first */
+	struct account a = {.jwk = "{}"};
+	size_t n = j->nthumbprints;
+	snprintf(a.thumbprints[0], sizeof a.thumbprints[0], "%s", n ? j->thumbprints[n - 1] : "");
+	char id[STORE_ID_LEN + 1], other[STORE_ID_LEN + 1];
+	assert_int_equal(store_account_add(f->store, &a, id, other), 0);
+	for (size_t i = n > 1 ? n - 1 : 0; i > 0; i--)
+		assert_int_equal(store_account_rekey(f->store, id, j->thumbprints[i], "{}", j->thumbprints[i - 1], other), 0);
+	if (j->account_deactivated)
+		assert_int_equal(store_account_update(f->store, id, NULL, true), 0);
+	snprintf(j->account_id, sizeof j->account_id, "%s", id);
 }
 
 void va_fake_clear(struct va_fake *f)
 {
 	dns_free(f->w.dns);
+	store_free(f->store);
 	free(f->res.validation_record);
 	config_clear(&f->cfg);
 	memset(f, 0, sizeof *f);

@@ -15,11 +15,15 @@ struct va_fake {
 	struct dns_fake zone;
 	struct va_job job;
 	struct va_result res;
+	struct store *store;  /* srv.store: holds the job's account, read at every attempt (§3) */
 };
 
 /* Fill f for one validation of identifier (dns; a leading "*." makes it a wildcard job) by
  * account 1 at ACCOUNT_URL, answered from rrs (borrowed, ends at a row with name NULL). */
 void va_fake_init(struct va_fake *f, const char *identifier, const char *type, const struct dns_fake_rr *rrs);
+/* Put the job's account in the store as the server holds it (its thumbprints, current first, and
+ * its status), after a test changed f->job's keys or account_deactivated; sets job.account_id. */
+void va_fake_account(struct va_fake *f);
 /* What a validation should have come to. */
 #define VA_FAKE_MAX_ASKED 6
 struct va_fake_expect {
