@@ -11,4 +11,7 @@ int cmd_dig(int argc, char **argv);
 /* `cobble record`: the TXT record to publish for an account and a name (server/cmd_record.c). */
 int cmd_record(int argc, char **argv);
 
+/* `cobble report`: the conformance report as a table; 1 when a MUST was broken (server/cmd_report.c). */
+int cmd_report(int argc, char **argv);
+
 #endif

@@ -94,6 +94,8 @@ void http_reply_problem(struct req *r, const struct problem *p)
 		s = xstrdup("{\"type\":\"urn:ietf:params:acme:error:serverInternal\"}");
 	log_msg(p->status >= 500 ? LOG_ERROR : LOG_INFO, r->reqid, "problem %s (%d): %s", p->type,
 	        p->status, p->detail);
+	if (!r->replied)
+		r->ptype = p->type;
 	set_reply(r, p->status, "application/problem+json", s, strlen(s));
 }
 
@@ -124,6 +126,12 @@ void http_suspend(struct req *r, void (*cont)(struct req *r))
 void http_resume(struct req *r)
 {
 	MHD_resume_connection(r->conn);
+}
+
+struct conf_who http_who(struct req *r)
+{
+	return (struct conf_who){.request = true, .account = r->account, .ua = http_header(r, "User-Agent"),
+	                         .base = r->base, .path = r->path};
 }
 
 const char *http_header(struct req *r, const char *name)
@@ -187,6 +195,9 @@ static void dispatch(struct req *r)
 			continue;
 		if (!(m & rt->methods)) {
 			if (rt->methods == M_POST) {
+				const struct conf_who who = http_who(r);
+				if (m == M_GET)
+					conformance_note(CONF_GET_NOT_POST_AS_GET, &who, "GET %s", r->path);
 				problem_set(&p, PROB_MALFORMED, 405,
 				            "%s %s: this resource is read with POST-as-GET (RFC 8555 §6.3), a "
 				            "JWS-signed POST with an empty payload",
@@ -228,6 +239,8 @@ static MHD_RESULT_T send_reply(struct req *r)
 		char nonce[NONCE_LEN + 1];
 		nonce_issue(r->srv->nonces, nonce);
 		MHD_add_response_header(resp, "Replay-Nonce", nonce);
+		const struct conf_who who = http_who(r);
+		conformance_reply(&who, r->ptype, nonce);
 		char link[400];
 		snprintf(link, sizeof link, "<%s%s>;rel=\"index\"", r->base, PATH_DIRECTORY);
 		if (strcmp(r->path, PATH_DIRECTORY) != 0)

@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 
+#include "server/conformance.h"
 #include "server/problem.h"
 #include "server/server.h"
 
@@ -40,6 +41,7 @@ struct req {
 	/* the response */
 	bool replied;
 	int status;
+	const char *ptype;      /* the problem type replied (static), or NULL */
 	const char *ctype;
 	char *resp;
 	size_t resp_len;
@@ -65,6 +67,8 @@ void http_add_header(struct req *r, const char *name, const char *fmt, ...)
 void http_suspend(struct req *r, void (*cont)(struct req *r));
 /* Thread-safe: wake a suspended request. */
 void http_resume(struct req *r);
+/* The client of r for the conformance report (borrows from r). */
+struct conf_who http_who(struct req *r);
 /* A request header, borrowed, or NULL. */
 const char *http_header(struct req *r, const char *name);
 

@@ -30,6 +30,7 @@ static void usage(FILE *f)
 	      "       cobble check-record ...   explain whether a dns-persist-01 record validates\n"
 	      "       cobble record ...         print the dns-persist-01 or dns-account-01 TXT record to publish\n"
 	      "       cobble dig TYPE NAME ...  one DNS lookup as the validator makes it\n"
+	      "       cobble report URL|FILE [-ca-bundle FILE]  the client conformance report\n"
 	      "With no arguments cobble starts on its embedded default: ACME on https://localhost:14000/dir,\n"
 	      "management on https://localhost:15000/, a TLS certificate made at start-up.\n",
 	      f);
@@ -318,6 +319,8 @@ int main(int argc, char **argv)
 		return cmd_check_record(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "record") == 0)
 		return cmd_record(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "report") == 0)
+		return cmd_report(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "dig") == 0)
 		return cmd_dig(argc - 1, argv + 1);
 	return run_server(argc, argv);

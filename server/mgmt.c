@@ -1,6 +1,8 @@
 /* mgmt: the management listener's resources, as Pebble's: roots, intermediates and their keys
- * (with rel="alternate" links), certificate status by serial, and the renewalInfo test hook. */
+ * (with rel="alternate" links), certificate status by serial, the renewalInfo test hook, and the
+ * client conformance report. */
 #include "common/util.h"
+#include "server/conformance.h"
 #include "server/events.h"
 #include "server/wfe.h"
 
@@ -165,6 +167,61 @@ static void events_table(FILE *f, const char *title, const char *kind, const cha
 	free(ev);
 }
 
+/* GET /conformance (every client) and /conformance/<account id>. */
+static void conformance_resource(struct req *r, const char *account)
+{
+	json_t *o = conformance_json(account && *account ? account : NULL);
+	if (!o) {
+		not_found(r, "cobble has seen no request from that account (ids are the last part of the "
+		             "account URL); GET /conformance lists every client");
+		return;
+	}
+	http_reply_json(r, 200, o);
+}
+
+/* The status page's conformance section: one row per finding, by account then by User-Agent. */
+static void conformance_table(FILE *f)
+{
+	json_t *rep = conformance_json(NULL);
+	fputs("<h2 id=\"conformance\">Client conformance</h2>\n<p>What clients did that RFC 8555, RFC 9773 or "
+	      "the dns-persist-01 draft says they should not (JSON: <a href=\"/conformance\">/conformance"
+	      "</a>; <code>cobble report</code> prints it and fails on a broken MUST).</p>\n<table>\n"
+	      "<tr><th>client</th><th>severity</th><th>check</th><th>count</th><th>reference</th>"
+	      "<th>first occurrence</th></tr>\n", f);
+	size_t shown = 0;
+	static const char *const kinds[][2] = {{"accounts", "account"}, {"userAgents", "userAgent"}};
+	for (size_t k = 0; k < 2; k++) {
+		json_t *list = json_object_get(rep, kinds[k][0]), *c;
+		size_t i;
+		json_array_foreach(list, i, c) {
+			json_t *fnd = json_object_get(c, "findings"), *x;
+			size_t j;
+			json_array_foreach(fnd, j, x) {
+				const char *sev = json_string_value(json_object_get(x, "severity"));
+				json_t *first = json_object_get(x, "first");
+				fprintf(f, "<tr class=\"sev-%s\"><td>%s ", sev, k ? "User-Agent" : "account");
+				html_escape(f, json_string_value(json_object_get(c, kinds[k][1])));
+				fprintf(f, "</td><td>%s</td><td><b>%s</b>: ", sev, json_string_value(json_object_get(x, "id")));
+				html_escape(f, json_string_value(json_object_get(x, "message")));
+				fprintf(f, "</td><td>%lld</td><td>", (long long)json_integer_value(json_object_get(x, "count")));
+				html_escape(f, json_string_value(json_object_get(x, "reference")));
+				fputs("</td><td>", f);
+				html_escape(f, json_string_value(json_object_get(first, "time")));
+				fputs(" <code>", f);
+				html_escape(f, json_string_value(json_object_get(first, "url")));
+				fputs("</code> ", f);
+				html_escape(f, json_string_value(json_object_get(first, "detail")));
+				fputs("</td></tr>\n", f);
+				shown++;
+			}
+		}
+	}
+	if (shown == 0)
+		fputs("<tr><td colspan=\"6\">no deviation seen</td></tr>\n", f);
+	fputs("</table>\n", f);
+	json_decref(rep);
+}
+
 /* The status page: plain HTML, no scripts. */
 static void index_page(struct req *r)
 {
@@ -183,7 +240,8 @@ static void index_page(struct req *r)
 	      "width:100%;margin-bottom:2em}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;"
 	      "vertical-align:top;font-size:90%}th{background:#eee}tr.valid td:nth-child(4),"
 	      "tr.issued td:nth-child(4){color:#075e07;font-weight:bold}tr.invalid td:nth-child(4),"
-	      "tr.failed td:nth-child(4){color:#a30000;font-weight:bold}code{background:#f4f4f4}</style>"
+	      "tr.failed td:nth-child(4),tr.sev-MUST td:nth-child(2){color:#a30000;font-weight:bold}"
+	      "tr.sev-SHOULD td:nth-child(2){color:#9a5b00;font-weight:bold}code{background:#f4f4f4}</style>"
 	      "</head><body>\n<h1>cobble: ACME test CA</h1>\n<p>Nothing this CA issues is trusted anywhere. "
 	      "All state is in memory and is lost when cobble stops.</p>\n<h2>Identity</h2>\n<ul>\n",
 	      f);
@@ -219,6 +277,7 @@ static void index_page(struct req *r)
 	      "test hook: <code>POST /set-renewal-info/</code></p>\n", f);
 	events_table(f, "Recent validations", "validation", NULL);
 	events_table(f, "Recent orders and certificates", "order", "certificate");
+	conformance_table(f);
 	fputs("</body></html>\n", f);
 	fclose(f);
 	http_reply_raw(r, 200, "text/html; charset=utf-8", buf, len);
@@ -238,6 +297,10 @@ void mgmt_route(struct req *r, const char *path)
 		else
 			not_found(r, "POST {\"Certificate\": PEM, \"ARIResponse\": text} here to set a "
 			             "certificate's renewalInfo answer");
+		return;
+	}
+	if (strcmp(path, "/conformance") == 0 || util_has_prefix(path, "/conformance/")) {
+		conformance_resource(r, path[12] ? path + 13 : NULL);
 		return;
 	}
 	if (util_has_prefix(path, "/cert-status-by-serial/")) {

@@ -5,6 +5,7 @@
 #include "common/dns.h"
 #include "common/persist.h"
 #include "common/util.h"
+#include "server/conformance.h"
 #include "server/store.h"
 #include "server/va.h"
 
@@ -115,6 +116,22 @@ static void hint_wildcard_owner(struct va_worker *w, const struct va_job *job, s
 	free(name);
 }
 
+/* The records as the conformance report wants them: valid-but-lenient matches, no persistUntil,
+ * records naming unknown or deactivated accounts. */
+static void report_records(struct va_worker *w, const struct va_job *job, const char *fqdn,
+                           const struct dns_answer *ans, int matched, bool at_ancestor, bool has_until)
+{
+	if (ans->result != DNS_OK || ans->ntxt == 0)
+		return;
+	struct rrset set = {0};
+	rrset_from(&set, ans);
+	char *name = xasprintf("_validation-persist.%s", fqdn);
+	conformance_persist(w->srv->store, job->account_id, job->account_url, name, set.rrs, ans->ntxt, matched,
+	                    job->wildcard, at_ancestor, has_until);
+	free(name);
+	rrset_clear(&set);
+}
+
 /* Spec §3: the account's status and keys are read at every attempt, never cached, so a job
  * queued before a deactivation or a key rollover sees the account as it is now. The keys stay
  * in the store's order: the current key first, then earlier keys newest first. */
@@ -187,6 +204,7 @@ void va_dns_persist(struct va_worker *w, const struct va_job *queued, struct va_
 	/* a common first mistake: the record of a wildcard published at _validation-persist.*.F */
 	if (!res->ok && job->wildcard && pr.nmatching == 0)
 		hint_wildcard_owner(w, job, res, records);
+	report_records(w, job, fqdn, &ans, res->ok ? pr.matched_rr : -1, at_ancestor, pr.has_persist_until);
 out:
 	res->validation_record = json_dumps(records, JSON_COMPACT);
 	json_decref(records);

@@ -19,8 +19,19 @@ static int own_authz(struct req *r, const struct post *post, const char *id, str
 	return 0;
 }
 
+/* For the conformance report's polling checks: is the server still working on it? */
+static bool authz_in_progress(const struct authz *a)
+{
+	for (size_t i = 0; i < a->nchal; i++)
+		if (a->chal[i].status == ST_PROCESSING)
+			return true;
+	return false;
+}
+
 void wfe_authz(struct req *r, const char *arg)
 {
+	const struct conf_who who = http_who(r);
+	char obj[STORE_ID_LEN + 8];
 	struct post post;
 	struct problem p;
 	struct authz a = {0};
@@ -41,6 +52,10 @@ void wfe_authz(struct req *r, const char *arg)
 		authz_clear(&a);
 		store_authz_get(r->srv->store, arg, &a);
 	}
+	snprintf(obj, sizeof obj, "authz:%s", a.id);
+	if (post.jws.post_as_get)
+		conformance_polled(&who, obj);
+	conformance_answered(r->account, obj, authz_in_progress(&a), 0);
 	http_reply_json(r, 200, wfe_authz_json(r, &a));
 	goto out;
 fail:
@@ -64,6 +79,10 @@ static void reply_challenge(struct req *r, const struct authz *a, const struct c
 	http_add_header(r, "Link", "<%s%s%s>;rel=\"up\"", r->base, PATH_AUTHZ, a->id);
 	if (c->status == ST_PROCESSING || c->status == ST_PENDING)
 		http_add_header(r, "Retry-After", "%d", r->srv->cfg->retry_after_authz);
+	char obj[2 * STORE_ID_LEN + 8];
+	snprintf(obj, sizeof obj, "chall:%s/%s", a->id, c->id);
+	conformance_answered(r->account, obj, c->status == ST_PROCESSING,
+	                     c->status == ST_PROCESSING ? r->srv->cfg->retry_after_authz : 0);
 	http_reply_json(r, 200, wfe_challenge_json(r, a, c));
 }
 
@@ -94,6 +113,7 @@ void wfe_va_job(struct req *r, const struct account *acct, const struct authz *a
 
 void wfe_challenge(struct req *r, const char *arg)
 {
+	const struct conf_who who = http_who(r);
 	struct server *srv = r->srv;
 	struct post post;
 	struct problem p;
@@ -114,11 +134,17 @@ void wfe_challenge(struct req *r, const char *arg)
 		problem_set(&p, PROB_MALFORMED, 404, "no challenge %s in authorization %s", chal_id, authz_id);
 		goto fail;
 	}
+	char obj[2 * STORE_ID_LEN + 8];
 	if (post.jws.post_as_get) {
+		snprintf(obj, sizeof obj, "chall:%s/%s", a.id, c->id);
+		conformance_polled(&who, obj);
 		reply_challenge(r, &a, c);
 		goto out;
 	}
 	/* §7.5.1: the client says it is ready with an empty JSON object */
+	if (post.jws.payload_len != 2 || memcmp(post.jws.payload, "{}", 2) != 0)
+		conformance_note(CONF_CHALLENGE_BODY, &who, "body %.*s", (int)(post.jws.payload_len > 200 ? 200 : post.jws.payload_len),
+		                 (const char *)post.jws.payload);
 	if (wfe_payload_object(&post, false, &p) < 0)
 		goto fail;
 	if (srv->cfg->strict && (post.jws.payload_len != 2 || memcmp(post.jws.payload, "{}", 2) != 0)) {
@@ -150,6 +176,9 @@ void wfe_challenge(struct req *r, const char *arg)
 	authz_clear(&a);
 	a = now; /* the authorization as the start left it: no second read */
 	c = find_chal(&a, chal_id);
+	/* the first read of the authorization after answering a challenge is not a poll */
+	snprintf(obj, sizeof obj, "authz:%s", a.id);
+	conformance_answered(r->account, obj, false, 0);
 	reply_challenge(r, &a, c);
 	goto out;
 fail:

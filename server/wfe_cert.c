@@ -53,6 +53,8 @@ void wfe_cert(struct req *r, const char *arg)
 		}
 	char *pem = xstrdup(c.chains[alt]);
 	http_reply_raw(r, 200, "application/pem-certificate-chain", pem, strlen(pem));
+	const struct conf_who who = http_who(r);
+	conformance_cert_download(r->srv->store, &who, &c, alt);
 	goto out;
 fail:
 	wfe_fail(r, &p);

@@ -57,12 +57,10 @@ int wfe_post(struct req *r, enum post_auth auth, struct post *out, struct proble
 
 	/* RFC 8555 §6.2: JWS bodies are application/jose+json */
 	const char *ct = http_header(r, "Content-Type");
-	if (!content_type_ok(ct)) {
-		problem_set(p, PROB_MALFORMED, 415,
-		            "Content-Type is \"%s\"; ACME requests must be sent as application/jose+json",
-		            ct ? ct : "(none)");
-		goto out;
-	}
+	struct conf_who who = http_who(r);
+	/* a wrong Content-Type is answered with 415 below, once the JWS named (and proved) its
+	 * account, so that the conformance report can name the client */
+	bool bad_ct = !content_type_ok(ct), verified = false;
 	if (!r->body || r->body_len == 0) {
 		problem_set(p, PROB_MALFORMED, 400, "the request has no body; expected a flattened JWS");
 		goto out;
@@ -118,8 +116,12 @@ int wfe_post(struct req *r, enum post_auth auth, struct post *out, struct proble
 	}
 	if (jws_verify(&out->jws, key, p) < 0)
 		goto out;
+	verified = true;
+	if (bad_ct)
+		goto out;
 
 	/* §6.5: a nonce this server issued, used once */
+	conformance_nonce_used(&who, out->jws.nonce);
 	if (!out->jws.nonce) {
 		problem_set(p, PROB_BAD_NONCE, 400,
 		            "the JWS protected header has no \"nonce\"; get one from newNonce or the "
@@ -178,6 +180,15 @@ int wfe_post(struct req *r, enum post_auth auth, struct post *out, struct proble
 	}
 	rc = 0;
 out:
+	if (bad_ct) {
+		if (!verified)
+			who.account = NULL;
+		conformance_note(CONF_JWS_CONTENT_TYPE, &who, "Content-Type: %.100s", ct ? ct : "(none)");
+		problem_set(p, PROB_MALFORMED, 415,
+		            "Content-Type is \"%s\"; ACME requests must be sent as application/jose+json",
+		            ct ? ct : "(none)");
+		rc = -1;
+	}
 	EVP_PKEY_free(acct_key);
 	free(url);
 	if (rc < 0)

@@ -240,6 +240,10 @@ static void reply_order(struct req *r, int status, const struct order *o)
 	http_add_header(r, "Location", "%s%s%s", r->base, PATH_ORDER, o->id);
 	if (o->status == ST_PROCESSING)
 		http_add_header(r, "Retry-After", "%d", r->srv->cfg->retry_after_order);
+	char obj[STORE_ID_LEN + 8];
+	snprintf(obj, sizeof obj, "order:%s", o->id);
+	conformance_answered(r->account, obj, o->status == ST_PROCESSING,
+	                     o->status == ST_PROCESSING ? r->srv->cfg->retry_after_order : 0);
 	http_reply_json(r, status, wfe_order_json(r, o));
 }
 
@@ -297,6 +301,7 @@ static bool jit_start(struct req *r, const struct account *acct, const struct au
 
 void wfe_new_order(struct req *r, const char *arg)
 {
+	const struct conf_who who = http_who(r);
 	struct server *srv = r->srv;
 	const struct config *cfg = srv->cfg;
 	struct post post;
@@ -371,6 +376,7 @@ void wfe_new_order(struct req *r, const char *arg)
 	for (size_t i = 0; i < o.nidents && strlen(names) < sizeof names - 2; i++)
 		snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? ", " : "", o.idents[i].value);
 	events_add("order", names, o.account_id, "created", "order %s", o.id);
+	conformance_new_order(&who, &o);
 	if (!cfg->persist_jit || !jit_start(r, &post.acct, fresh_authz, nfresh))
 		new_order_reply(r);
 	goto out;
@@ -398,6 +404,7 @@ static int own_order(struct req *r, const struct post *post, const char *id, str
 
 void wfe_order(struct req *r, const char *arg)
 {
+	const struct conf_who who = http_who(r);
 	struct post post;
 	struct problem p;
 	struct order o = {0};
@@ -407,6 +414,9 @@ void wfe_order(struct req *r, const char *arg)
 		problem_set(&p, PROB_MALFORMED, 400, "an order is read with POST-as-GET (empty payload)");
 		wfe_fail(r, &p);
 	} else {
+		char obj[STORE_ID_LEN + 8];
+		snprintf(obj, sizeof obj, "order:%s", o.id);
+		conformance_polled(&who, obj);
 		reply_order(r, 200, &o);
 	}
 	order_clear(&o);
@@ -417,6 +427,7 @@ void wfe_order(struct req *r, const char *arg)
 
 void wfe_finalize(struct req *r, const char *arg)
 {
+	const struct conf_who who = http_who(r);
 	struct server *srv = r->srv;
 	struct post post;
 	struct problem p;
@@ -428,6 +439,8 @@ void wfe_finalize(struct req *r, const char *arg)
 	    own_order(r, &post, arg, &o, &p) < 0)
 		goto fail;
 	if (o.status != ST_READY) {
+		conformance_note(CONF_FINALIZE_NOT_READY, &who, "order %s was %s", o.id,
+		                 status_name(o.status));
 		problem_set(&p, PROB_ORDER_NOT_READY, 403, "order is %s, not ready: %s", status_name(o.status),
 		            o.status == ST_PENDING ? "complete a challenge of every authorization first"
 		            : o.status == ST_INVALID ? "create a new order"

@@ -52,6 +52,7 @@ void wfe_renewal_info(struct req *r, const char *arg)
 	}
 	if (cert_by_certid(r, arg, &c, &p) < 0)
 		goto fail;
+	conformance_renewal_info(c.account_id);
 	http_add_header(r, "Retry-After", "%d", ARI_RETRY_AFTER);
 	if (c.ari_response) {
 		/* the management hook's text, served as given (it may be deliberately broken) */

@@ -157,6 +157,22 @@ start_run() {
 	ok "run $n: cobble validates for real ($*; httpPort $HTTP_PORT, tlsPort $TLS_PORT, resolver 127.0.0.1:$KNOT_PORT)"
 }
 
+# conformance_artifact RUN: what each client's conformance report says (README "What real clients
+# do"), kept as build/artifacts/conformance-matrix-RUN.{json,txt}, the findings per User-Agent in the log.
+conformance_artifact() {
+	local art=$ROOT/${COBBLE_BUILD:-build}/artifacts rc=0
+	mkdir -p "$art"
+	mgmt /conformance >"$T/conf-$1.json"
+	cp "$T/conf-$1.json" "$art/conformance-matrix-$1.json"
+	"$COBBLE_BIN" report "https://localhost:$MGMT_PORT" -ca-bundle "$CA_BUNDLE" >"$art/conformance-matrix-$1.txt" 2>&1 || rc=$?
+	jq_ok "$1: the conformance report counts the requests of every client that ran" "conf-$1" \
+		'[.userAgents[] | select(.requests > 0)] | length >= 1'
+	check "$1: cobble report on it gives a verdict (exit 0 or 1), not an error" test "$rc" -le 1
+	jq -r '.userAgents[] | "# \(.userAgent[0:60]): \(.requests) requests; " +
+		([.findings[] | "\(.id) x\(.count)"] | join(", ") | if . == "" then "no finding" else . end)' \
+		"$T/conf-$1.json" 2>/dev/null
+}
+
 # ================= run 1: every client, every method, no nonce refused =================
 start_run 1 COBBLE_WFE_NONCEREJECT=0
 
@@ -305,6 +321,8 @@ if have_node; then
 else
 	skip "acme-client" "node or test/node/node_modules is missing (npm ci --prefix test/node)"
 fi
+
+conformance_artifact run1
 stop_cobble
 
 # ================= run 2: half the nonces refused =================
@@ -377,6 +395,7 @@ if have_node; then
 		http-01 "$T/node50.pem" - n50-nd.$Z
 fi
 echo "# run 2: the clients' runs: cobble refused $(log_now | grep -c 'nonce refused on purpose') of $(log_now | grep -c 'acme POST') POSTs for a bad nonce on purpose"
+conformance_artifact run2 # before the nonce-rate measure below, which never retries on purpose
 
 # The knob's meaning (Pebble: the percentage of valid nonces refused): 2000 fresh nonces, no
 # retry; 50% ± 4 points is more than 3.5 standard deviations (1.1 points) either way.

@@ -9,23 +9,13 @@
 . "$(dirname "$0")/../lib/common.sh"
 
 PY=/usr/bin/python3 # Debian's interpreter, where python3-cryptography and python3-requests live
-HERE=$(cd "$(dirname "$0")" && pwd)
 if ! "$PY" -c 'import cryptography, requests' 2>/dev/null; then
 	skip "ACME protocol end-to-end" "python3-cryptography or python3-requests is not installed"
 	exit 0
 fi
 [ -x "$COBBLE_BIN" ] || { notok "cobble binary $COBBLE_BIN exists"; exit 1; }
 
-# client PART [ARGS...]: run the Python client against the running cobble; its TAP lines go to
-# our output.
-client() {
-	local part=$1; shift
-	"$PY" "$HERE/acme_protocol.py" --part "$part" "$@" "$DIR_URL" "$CA_BUNDLE" "https://localhost:$MGMT_PORT"
-	local rc=$?
-	# 1 = some check printed "not ok"; anything else non-zero is a crash without a TAP line
-	[ "$rc" -eq 0 ] || _fails=$((_fails + 1))
-	[ "$rc" -eq 0 ] || [ "$rc" -eq 1 ] || notok "acme_protocol.py --part $part ran to the end (exit $rc)"
-}
+client() { py_tap acme_protocol.py "$@"; }
 
 # Port 9 (discard) on loopback: nothing answers, so a real validation fails at once.
 if start_cobble COBBLE_VA_ALWAYS_VALID=1 COBBLE_VA_NOSLEEP=1 COBBLE_WFE_NONCEREJECT=0 COBBLE_AUTHZREUSE=0 \

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end: the management listener's status page as a person sees it, in headless Chromium
 # (Debian's). After one dns-persist-01 issuance and one failed validation, the page shows the
-# CA's identity, the roots, and both validations with their verdicts and reasons. The screenshot
+# CA's identity, the roots, both validations with their verdicts and reasons, and the client
+# conformance report. The screenshot
 # is kept in build/artifacts/ (status-page-<build>.png). The browser trusts exactly cobble's TLS
 # key (--ignore-certificate-errors-spki-list), no other certificate error is ignored.
 PERSIST_HELPERS_ONLY=1 . "$(dirname "${BASH_SOURCE[0]}")/persist.sh"
@@ -38,9 +39,12 @@ check "the valid validation is listed with its verdict" \
 check "the failed validation is listed with its reason" \
 	grep -Eq '<tr class="invalid">.*dns-persist-01 bad.s.test.*<td>invalid</td>.*other-ca.example' "$T/dom.html"
 check "the issued certificate is listed" grep -Eq '<tr class="issued">.*good.s.test' "$T/dom.html"
+check "the page has the client conformance section" grep -q '<h2 id="conformance">Client conformance</h2>' "$T/dom.html"
+check "...listing the account's finding (a record without persistUntil) with its reference" \
+	grep -Eq "<tr class=\"sev-info\"><td>account ${ACCT##*/}</td><td>info</td><td><b>persist-no-persist-until</b>.*draft-ietf-acme-dns-persist" "$T/dom.html"
 check "the page needs no script" sh -c "! grep -qi '<script' '$T/dom.html'"
 rm -f "$PNG"
-browser --screenshot="$PNG" --window-size=1280,1000 >/dev/null
+browser --screenshot="$PNG" --window-size=1280,1600 >/dev/null
 if [ -s "$PNG" ] && [ "$(stat -c %s "$PNG")" -gt 20000 ] && head -c 8 "$PNG" | grep -q PNG; then
 	ok "screenshot kept at ${PNG#$ROOT/}"
 else

@@ -92,6 +92,17 @@ stop_cobble() {
 
 mgmt() { curl -sS --cacert "$CA_BUNDLE" "https://localhost:$MGMT_PORT$1"; }
 
+# py_tap SCRIPT PART [ARGS...]: a Python TAP client in test/e2e (Debian's python3) against the
+# running cobble; its TAP lines go to our output.
+py_tap() {
+	local script=$1 part=$2; shift 2
+	/usr/bin/python3 "$ROOT/test/e2e/$script" --part "$part" "$@" "$DIR_URL" "$CA_BUNDLE" "https://localhost:$MGMT_PORT"
+	local rc=$?
+	# 1 = some check printed "not ok"; anything else non-zero is a crash without a TAP line
+	[ "$rc" -eq 0 ] || _fails=$((_fails + 1))
+	[ "$rc" -eq 0 ] || [ "$rc" -eq 1 ] || notok "$script --part $part ran to the end (exit $rc)"
+}
+
 finish() {
 	stop_cobble
 	for p in "${_pids[@]}"; do kill "$p" 2>/dev/null; done
