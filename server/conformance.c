@@ -438,7 +438,7 @@ void conformance_persist(struct store *st, const char *account, const char *acco
 	for (size_t i = 0; i < nrrs; i++) {
 		char *text = rr_text(&rrs[i]);
 		char uri[300], why[400];
-		if (prefix_len && param(text, "accounturi", uri, sizeof uri) &&
+		if (st && prefix_len && param(text, "accounturi", uri, sizeof uri) &&
 		    strncmp(uri, account_url, prefix_len) == 0) {
 			struct account acct = {0};
 			const char *id = uri + prefix_len;

@@ -69,7 +69,8 @@ void conformance_renewal_info(const char *account);
 /* A new order (after its checks passed). */
 void conformance_new_order(const struct conf_who *who, const struct order *o);
 /* dns-persist-01 records at record_name seen while validating for account (account_url is the
- * account URL of the challenge); matched is the validating record's index (-1 when none). */
+ * account URL of the challenge); matched is the validating record's index (-1 when none); st
+ * NULL skips looking up the accounts that records name. */
 void conformance_persist(struct store *st, const char *account, const char *account_url,
                          const char *record_name, const struct persist_rr *rrs, size_t nrrs, int matched,
                          bool wildcard, bool at_ancestor, bool has_persist_until);
