@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <openssl/crypto.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,7 +98,22 @@ const struct eab_key *config_eab_key(const struct config *c, const char *kid)
 
 /* ---- JSON loading ---- */
 
-enum kind { K_STR, K_INT, K_BOOL, K_LIST };
+/* Every configuration error: the message into err, and -1 for the caller to return. */
+static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+enum kind { K_STR, K_INT, K_BOOL, K_LIST, K_FN };
+
+/* A key with a shape of its own: parses v into c, or fails naming where+name. */
+typedef int (*key_parse_fn)(struct config *c, json_t *v, const char *where, const char *name, char *err,
+                            size_t errlen);
 
 struct key {
 	const char *name;
@@ -105,40 +121,140 @@ struct key {
 	size_t off;   /* offset in struct config */
 	size_t size;  /* K_STR: buffer size; K_LIST: capacity; */
 	size_t noff;  /* K_LIST: offset of the count */
+	key_parse_fn parse; /* K_FN */
 };
 
-#define STR(n, f) {n, K_STR, offsetof(struct config, f), sizeof(((struct config *)0)->f), 0}
-#define INT(n, f) {n, K_INT, offsetof(struct config, f), 0, 0}
-#define BOOL(n, f) {n, K_BOOL, offsetof(struct config, f), 0, 0}
+#define STR(n, f) {n, K_STR, offsetof(struct config, f), sizeof(((struct config *)0)->f), 0, NULL}
+#define INT(n, f) {n, K_INT, offsetof(struct config, f), 0, 0, NULL}
+#define BOOL(n, f) {n, K_BOOL, offsetof(struct config, f), 0, 0, NULL}
 #define LIST(n, f, cnt) \
 	{n, K_LIST, offsetof(struct config, f), sizeof(((struct config *)0)->f) / sizeof(char *), \
-	 offsetof(struct config, cnt)}
+	 offsetof(struct config, cnt), NULL}
+#define FN(n, fn) {n, K_FN, 0, 0, 0, fn}
+#define NKEYS(keys) (sizeof keys / sizeof keys[0])
 
-static const struct key top_keys[] = {
-    STR("listenAddress", listen_address),
-    STR("managementListenAddress", management_address),
-    STR("certificate", certificate),
-    STR("privateKey", private_key),
-    STR("baseURL", base_url),
-    STR("caBundleOut", ca_bundle_out),
-    LIST("tlsNames", tls_names, ntls_names),
-    INT("httpPort", http_port),
-    INT("tlsPort", tls_port),
-    STR("ocspResponderURL", ocsp_responder_url),
-    BOOL("externalAccountBindingRequired", eab_required),
-    LIST("domainBlocklist", domain_blocklist, ndomain_blocklist),
-    STR("termsOfService", terms_of_service),
-    LIST("challenges", challenges, nchallenges),
-    INT("certificateValidityDays", ca.validity_days),
-    INT("chainLength", ca.chain_length),
-    INT("alternateRoots", ca.alternate_roots),
-    INT("vaWorkers", va_workers),
-    STR("logLevel", log_level),
-    STR("logFormat", log_format),
-    BOOL("strict", strict),
-};
+static int load_section(struct config *c, json_t *obj, const struct key *keys, size_t nkeys,
+                        const char *where, char *err, size_t errlen);
+
+static int unknown_key(const char *where, const char *name, char *err, size_t errlen)
+{
+	return fail(err, errlen, "unknown key \"%s%s\"", where, name);
+}
+
+static int parse_retry_after(struct config *c, json_t *v, const char *where, const char *name, char *err,
+                             size_t errlen)
+{
+	json_t *a = json_object_get(v, "authz"), *o = json_object_get(v, "order");
+	if (!json_is_object(v) || (a && !json_is_integer(a)) || (o && !json_is_integer(o)) ||
+	    json_object_size(v) != (size_t)(!!a + !!o))
+		return fail(err, errlen, "%s%s: expected {\"authz\": seconds, \"order\": seconds}", where, name);
+	if (a)
+		c->retry_after_authz = (int)json_integer_value(a);
+	if (o)
+		c->retry_after_order = (int)json_integer_value(o);
+	return 0;
+}
+
+static int parse_key_algorithm(struct config *c, json_t *v, const char *where, const char *name, char *err,
+                               size_t errlen)
+{
+	const char *s = json_string_value(v);
+	if (s && strcmp(s, "ecdsa") == 0)
+		c->ca.key_type = CA_KEY_ECDSA_P256;
+	else if (s && strcmp(s, "rsa") == 0)
+		c->ca.key_type = CA_KEY_RSA2048;
+	else
+		return fail(err, errlen, "%s%s: expected \"ecdsa\" or \"rsa\"", where, name);
+	return 0;
+}
+
+/* Pebble's {"name": {"description": text, "validityPeriod": seconds}, ...}. */
+static int parse_profiles(struct config *c, json_t *v, const char *where, const char *name, char *err,
+                          size_t errlen)
+{
+	const char *pname;
+	json_t *pv;
+	if (!json_is_object(v) || json_object_size(v) == 0 || json_object_size(v) > CONFIG_MAX_LIST)
+		return fail(err, errlen, "%s%s: expected an object of 1 to %d profiles", where, name, CONFIG_MAX_LIST);
+	c->nprofiles = 0;
+	json_object_foreach(v, pname, pv) {
+		struct profile *p = &c->profiles[c->nprofiles++];
+		json_t *d = json_object_get(pv, "description");
+		json_t *vp = json_object_get(pv, "validityPeriod");
+		if (!json_is_object(pv) || strlen(pname) >= sizeof p->name || (d && !json_is_string(d)) ||
+		    (vp && !json_is_integer(vp)))
+			return fail(err, errlen, "%s%s.%s: expected {\"description\": text, \"validityPeriod\": seconds}",
+			            where, name, pname);
+		snprintf(p->name, sizeof p->name, "%s", pname);
+		snprintf(p->description, sizeof p->description, "%s", d ? json_string_value(d) : "");
+		p->validity_seconds = vp ? (long)json_integer_value(vp) : 90L * 86400;
+	}
+	return 0;
+}
+
+/* Pebble's {"kid": "base64url MAC key", ...}. Pebble takes any non-empty unpadded base64url;
+ * cobble also wants at least CONFIG_EAB_KEY_MIN octets, since a shorter key cannot verify HS256
+ * (RFC 7518 §3.2) and would only fail later, at a client's newAccount. */
+static int parse_eab_keys(struct config *c, json_t *v, const char *where, const char *name, char *err,
+                          size_t errlen)
+{
+	const char *kid;
+	json_t *k;
+	if (!json_is_object(v))
+		return fail(err, errlen, "%s%s: expected an object {\"key id\": \"base64url MAC key\"}", where, name);
+	free_eab_keys(c);
+	c->eab_keys = xcalloc(json_object_size(v) + 1, sizeof *c->eab_keys);
+	json_object_foreach(v, kid, k) {
+		unsigned char *key = NULL;
+		size_t keylen = 0;
+		size_t kidlen = strlen(kid);
+		if (kidlen == 0 || kidlen > CONFIG_EAB_KID_MAX)
+			return fail(err, errlen, "%s%s: a key id must be 1 to %d characters, not %zu", where, name,
+			            CONFIG_EAB_KID_MAX, kidlen);
+		if (!json_is_string(k) || json_string_length(k) == 0 ||
+		    b64url_decode(json_string_value(k), json_string_length(k), &key, &keylen) != 0)
+			return fail(err, errlen,
+			            "%s%s.%s: expected the MAC key as a base64url string (RFC 4648 §5: "
+			            "A-Z a-z 0-9 - _, no padding)",
+			            where, name, kid);
+		if (keylen < CONFIG_EAB_KEY_MIN) {
+			OPENSSL_cleanse(key, keylen);
+			free(key);
+			return fail(err, errlen,
+			            "%s%s.%s: the key is %zu bytes; HS256 needs at least %d (RFC 7518 "
+			            "§3.2), e.g. `openssl rand 32 | basenc --base64url | tr -d =`",
+			            where, name, kid, keylen, CONFIG_EAB_KEY_MIN);
+		}
+		struct eab_key *e = &c->eab_keys[c->neab_keys++];
+		e->kid = xstrdup(kid);
+		e->key = key;
+		e->keylen = keylen;
+	}
+	return 0;
+}
+
+/* Pebble reads certificateValidityPeriod and, deprecated in favour of profiles, uses it for nothing. */
+static int parse_ignored_integer(struct config *c, json_t *v, const char *where, const char *name, char *err,
+                                 size_t errlen)
+{
+	return json_is_integer(v) ? 0 : unknown_key(where, name, err, errlen);
+}
+
+static int parse_persist_draft(struct config *c, json_t *v, const char *where, const char *name, char *err,
+                               size_t errlen)
+{
+	const char *s = json_string_value(v);
+	if (s && strcmp(s, "01") == 0)
+		c->persist_draft = PERSIST_DRAFT_01;
+	else if (s && strcmp(s, "02") == 0)
+		c->persist_draft = PERSIST_DRAFT_02;
+	else
+		return fail(err, errlen, "%s%s: expected \"01\" or \"02\"", where, name);
+	return 0;
+}
 
 static const struct key persist_keys[] = {
+    FN("draft", parse_persist_draft),
     LIST("issuerDomainNames", issuer_names, nissuer_names),
     BOOL("jit", persist_jit),
     BOOL("subdomains", persist_subdomains),
@@ -155,97 +271,96 @@ static const struct key dns_keys[] = {
     INT("timeoutMs", dns_timeout_ms),
 };
 
+static int parse_persist(struct config *c, json_t *v, const char *where, const char *name, char *err,
+                         size_t errlen)
+{
+	if (!json_is_object(v))
+		return unknown_key(where, name, err, errlen);
+	return load_section(c, v, persist_keys, NKEYS(persist_keys), "dnsPersist.", err, errlen);
+}
+
+static int parse_dns(struct config *c, json_t *v, const char *where, const char *name, char *err, size_t errlen)
+{
+	if (!json_is_object(v))
+		return unknown_key(where, name, err, errlen);
+	return load_section(c, v, dns_keys, NKEYS(dns_keys), "dns.", err, errlen);
+}
+
+static const struct key top_keys[] = {
+    STR("listenAddress", listen_address),
+    STR("managementListenAddress", management_address),
+    STR("certificate", certificate),
+    STR("privateKey", private_key),
+    STR("baseURL", base_url),
+    STR("caBundleOut", ca_bundle_out),
+    LIST("tlsNames", tls_names, ntls_names),
+    INT("httpPort", http_port),
+    INT("tlsPort", tls_port),
+    STR("ocspResponderURL", ocsp_responder_url),
+    BOOL("externalAccountBindingRequired", eab_required),
+    FN("externalAccountMACKeys", parse_eab_keys),
+    LIST("domainBlocklist", domain_blocklist, ndomain_blocklist),
+    FN("retryAfter", parse_retry_after),
+    FN("profiles", parse_profiles),
+    FN("certificateValidityPeriod", parse_ignored_integer),
+    STR("termsOfService", terms_of_service),
+    LIST("challenges", challenges, nchallenges),
+    FN("keyAlgorithm", parse_key_algorithm),
+    INT("certificateValidityDays", ca.validity_days),
+    INT("chainLength", ca.chain_length),
+    INT("alternateRoots", ca.alternate_roots),
+    FN("dnsPersist", parse_persist),
+    FN("dns", parse_dns),
+    INT("vaWorkers", va_workers),
+    STR("logLevel", log_level),
+    STR("logFormat", log_format),
+    BOOL("strict", strict),
+};
+
 static int set_key(struct config *c, const struct key *k, const char *where, json_t *v, char *err,
                    size_t errlen)
 {
 	char *base = (char *)c;
 	switch (k->kind) {
+	case K_FN:
+		return k->parse(c, v, where, k->name, err, errlen);
 	case K_STR:
 		if (!json_is_string(v) || json_string_length(v) >= k->size)
-			goto bad;
+			break;
 		snprintf(base + k->off, k->size, "%s", json_string_value(v));
 		return 0;
 	case K_INT:
 		if (!json_is_integer(v) || json_integer_value(v) < -1000000000 ||
 		    json_integer_value(v) > 1000000000)
-			goto bad;
+			break;
 		*(int *)(base + k->off) = (int)json_integer_value(v);
 		return 0;
 	case K_BOOL:
 		if (!json_is_boolean(v))
-			goto bad;
+			break;
 		*(bool *)(base + k->off) = json_is_true(v);
 		return 0;
 	case K_LIST: {
 		char **list = (char **)(base + k->off);
 		size_t *n = (size_t *)(base + k->noff);
+		size_t i;
 		if (!json_is_array(v) || json_array_size(v) > k->size)
-			goto bad;
-		for (size_t i = 0; i < json_array_size(v); i++)
-			if (!json_is_string(json_array_get(v, i)))
-				goto bad;
+			break;
+		for (i = 0; i < json_array_size(v) && json_is_string(json_array_get(v, i)); i++)
+			;
+		if (i < json_array_size(v))
+			break;
 		free_list(list, n);
-		for (size_t i = 0; i < json_array_size(v); i++)
+		for (i = 0; i < json_array_size(v); i++)
 			list[(*n)++] = xstrdup(json_string_value(json_array_get(v, i)));
 		return 0;
 	}
 	}
-bad:
-	snprintf(err, errlen, "%s%s: expected %s", where, k->name,
-	         k->kind == K_STR    ? "a string"
-	         : k->kind == K_INT  ? "an integer"
-	         : k->kind == K_BOOL ? "true or false"
-	                             : "an array of strings (at most the documented number)");
-	(void)errlen;
-	return -1;
-}
-
-/* Pebble's {"kid": "base64url MAC key", ...}. Pebble takes any non-empty unpadded base64url;
- * cobble also wants at least CONFIG_EAB_KEY_MIN octets, since a shorter key cannot verify HS256
- * (RFC 7518 §3.2) and would only fail later, at a client's newAccount. */
-static int load_eab_keys(struct config *c, json_t *v, const char *where, char *err, size_t errlen)
-{
-	const char *kid;
-	json_t *k;
-	if (!json_is_object(v)) {
-		snprintf(err, errlen, "%sexternalAccountMACKeys: expected an object {\"key id\": \"base64url MAC key\"}",
-		         where);
-		return -1;
-	}
-	free_eab_keys(c);
-	c->eab_keys = xcalloc(json_object_size(v) + 1, sizeof *c->eab_keys);
-	json_object_foreach(v, kid, k) {
-		unsigned char *key = NULL;
-		size_t keylen = 0;
-		size_t kidlen = strlen(kid);
-		if (kidlen == 0 || kidlen > CONFIG_EAB_KID_MAX) {
-			snprintf(err, errlen, "%sexternalAccountMACKeys: a key id must be 1 to %d characters, not %zu",
-			         where, CONFIG_EAB_KID_MAX, kidlen);
-			return -1;
-		}
-		if (!json_is_string(k) || json_string_length(k) == 0 ||
-		    b64url_decode(json_string_value(k), json_string_length(k), &key, &keylen) != 0) {
-			snprintf(err, errlen,
-			         "%sexternalAccountMACKeys.%s: expected the MAC key as a base64url string (RFC 4648 §5: "
-			         "A-Z a-z 0-9 - _, no padding)",
-			         where, kid);
-			return -1;
-		}
-		if (keylen < CONFIG_EAB_KEY_MIN) {
-			snprintf(err, errlen,
-			         "%sexternalAccountMACKeys.%s: the key is %zu bytes; HS256 needs at least %d (RFC 7518 "
-			         "§3.2), e.g. `openssl rand 32 | basenc --base64url | tr -d =`",
-			         where, kid, keylen, CONFIG_EAB_KEY_MIN);
-			OPENSSL_cleanse(key, keylen);
-			free(key);
-			return -1;
-		}
-		struct eab_key *e = &c->eab_keys[c->neab_keys++];
-		e->kid = xstrdup(kid);
-		e->key = key;
-		e->keylen = keylen;
-	}
-	return 0;
+	return fail(err, errlen, "%s%s: expected %s", where, k->name,
+	            k->kind == K_STR    ? "a string"
+	            : k->kind == K_INT  ? "an integer"
+	            : k->kind == K_BOOL ? "true or false"
+	            : "an array of strings (at most the documented number)");
 }
 
 static int load_section(struct config *c, json_t *obj, const struct key *keys, size_t nkeys,
@@ -255,104 +370,12 @@ static int load_section(struct config *c, json_t *obj, const struct key *keys, s
 	json_t *v;
 	json_object_foreach(obj, name, v) {
 		size_t i;
-		for (i = 0; i < nkeys; i++)
-			if (strcmp(keys[i].name, name) == 0)
-				break;
-		if (i < nkeys) {
-			if (set_key(c, &keys[i], where, v, err, errlen) < 0)
-				return -1;
-			continue;
-		}
-		if (keys == top_keys && strcmp(name, "retryAfter") == 0) {
-			json_t *a = json_object_get(v, "authz"), *o = json_object_get(v, "order");
-			if (!json_is_object(v) || (a && !json_is_integer(a)) || (o && !json_is_integer(o)) ||
-			    json_object_size(v) != (size_t)(!!a + !!o)) {
-				snprintf(err, errlen, "%sretryAfter: expected {\"authz\": seconds, \"order\": seconds}",
-				         where);
-				return -1;
-			}
-			if (a)
-				c->retry_after_authz = (int)json_integer_value(a);
-			if (o)
-				c->retry_after_order = (int)json_integer_value(o);
-			continue;
-		}
-		if (keys == top_keys && strcmp(name, "keyAlgorithm") == 0) {
-			const char *s = json_string_value(v);
-			if (s && strcmp(s, "ecdsa") == 0)
-				c->ca.key_type = CA_KEY_ECDSA_P256;
-			else if (s && strcmp(s, "rsa") == 0)
-				c->ca.key_type = CA_KEY_RSA2048;
-			else {
-				snprintf(err, errlen, "%skeyAlgorithm: expected \"ecdsa\" or \"rsa\"", where);
-				return -1;
-			}
-			continue;
-		}
-		if (keys == top_keys && strcmp(name, "profiles") == 0) {
-			if (!json_is_object(v) || json_object_size(v) == 0 ||
-			    json_object_size(v) > CONFIG_MAX_LIST) {
-				snprintf(err, errlen, "%sprofiles: expected an object of 1 to %d profiles", where,
-				         CONFIG_MAX_LIST);
-				return -1;
-			}
-			c->nprofiles = 0;
-			const char *pname;
-			json_t *pv;
-			json_object_foreach(v, pname, pv) {
-				struct profile *p = &c->profiles[c->nprofiles++];
-				json_t *d = json_object_get(pv, "description");
-				json_t *vp = json_object_get(pv, "validityPeriod");
-				if (!json_is_object(pv) || strlen(pname) >= sizeof p->name ||
-				    (d && !json_is_string(d)) || (vp && !json_is_integer(vp))) {
-					snprintf(err, errlen,
-					         "%sprofiles.%s: expected {\"description\": text, \"validityPeriod\": "
-					         "seconds}",
-					         where, pname);
-					return -1;
-				}
-				snprintf(p->name, sizeof p->name, "%s", pname);
-				snprintf(p->description, sizeof p->description, "%s", d ? json_string_value(d) : "");
-				p->validity_seconds = vp ? (long)json_integer_value(vp) : 90L * 86400;
-			}
-			continue;
-		}
-		if (keys == top_keys && strcmp(name, "dnsPersist") == 0 && json_is_object(v)) {
-			if (load_section(c, v, persist_keys, sizeof persist_keys / sizeof persist_keys[0],
-			                 "dnsPersist.", err, errlen) < 0)
-				return -1;
-			json_t *d = json_object_get(v, "draft");
-			if (d) {
-				const char *s = json_string_value(d);
-				if (s && strcmp(s, "01") == 0)
-					c->persist_draft = PERSIST_DRAFT_01;
-				else if (s && strcmp(s, "02") == 0)
-					c->persist_draft = PERSIST_DRAFT_02;
-				else {
-					snprintf(err, errlen, "dnsPersist.draft: expected \"01\" or \"02\"");
-					return -1;
-				}
-			}
-			continue;
-		}
-		if (keys == persist_keys && strcmp(name, "draft") == 0)
-			continue; /* handled by the caller */
-		if (keys == top_keys && strcmp(name, "dns") == 0 && json_is_object(v)) {
-			if (load_section(c, v, dns_keys, sizeof dns_keys / sizeof dns_keys[0], "dns.", err,
-			                 errlen) < 0)
-				return -1;
-			continue;
-		}
-		/* Pebble reads it and, deprecated in favour of profiles, uses it for nothing */
-		if (keys == top_keys && strcmp(name, "certificateValidityPeriod") == 0 && json_is_integer(v))
-			continue;
-		if (keys == top_keys && strcmp(name, "externalAccountMACKeys") == 0) {
-			if (load_eab_keys(c, v, where, err, errlen) < 0)
-				return -1;
-			continue;
-		}
-		snprintf(err, errlen, "unknown key \"%s%s\"", where, name);
-		return -1;
+		for (i = 0; i < nkeys && strcmp(keys[i].name, name) != 0; i++)
+			;
+		if (i == nkeys)
+			return unknown_key(where, name, err, errlen);
+		if (set_key(c, &keys[i], where, v, err, errlen) < 0)
+			return -1;
 	}
 	return 0;
 }
@@ -378,8 +401,7 @@ int config_load(struct config *c, const char *path, char *err, size_t errlen)
 		wrapped = json_object_get(root, "pebble");
 	if (wrapped && json_is_object(wrapped) && json_object_size(root) == 1)
 		obj = wrapped;
-	int rc = load_section(c, obj, top_keys, sizeof top_keys / sizeof top_keys[0], "", inner,
-	                      sizeof inner);
+	int rc = load_section(c, obj, top_keys, NKEYS(top_keys), "", inner, sizeof inner);
 	if (rc < 0)
 		snprintf(err, errlen, "%s: %s", path, inner);
 	json_decref(root);
@@ -409,11 +431,9 @@ static int env_int(const char *name, int lo, int hi, int *out, char *err, size_t
 	char *end;
 	errno = 0;
 	long n = strtol(v, &end, 10);
-	if (errno || *end || n < lo || n > hi) {
-		snprintf(err, errlen, "COBBLE_%s (or PEBBLE_%s) = \"%s\": expected a whole number from %d to %d",
-		         name, name, v, lo, hi);
-		return -1;
-	}
+	if (errno || *end || n < lo || n > hi)
+		return fail(err, errlen, "COBBLE_%s (or PEBBLE_%s) = \"%s\": expected a whole number from %d to %d",
+		            name, name, v, lo, hi);
 	*out = (int)n;
 	return 0;
 }
@@ -427,11 +447,9 @@ static int env_bool(const char *name, bool *out, char *err, size_t errlen)
 		*out = true;
 	else if (strcmp(v, "0") == 0 || strcmp(v, "false") == 0)
 		*out = false;
-	else {
-		snprintf(err, errlen, "COBBLE_%s (or PEBBLE_%s) = \"%s\": expected 1/0 or true/false", name,
-		         name, v);
-		return -1;
-	}
+	else
+		return fail(err, errlen, "COBBLE_%s (or PEBBLE_%s) = \"%s\": expected 1/0 or true/false", name,
+		            name, v);
 	return 0;
 }
 
@@ -516,30 +534,28 @@ static bool canonical_issuer(const char *s)
 int config_validate(const struct config *c, char *err, size_t errlen)
 {
 	if (!valid_hostport(c->listen_address))
-		return snprintf(err, errlen, "listenAddress \"%s\": expected HOST:PORT", c->listen_address), -1;
+		return fail(err, errlen, "listenAddress \"%s\": expected HOST:PORT", c->listen_address);
 	if (!valid_hostport(c->management_address))
-		return snprintf(err, errlen, "managementListenAddress \"%s\": expected HOST:PORT",
-		                c->management_address),
-		       -1;
+		return fail(err, errlen, "managementListenAddress \"%s\": expected HOST:PORT",
+		            c->management_address);
 	if (!!c->certificate[0] != !!c->private_key[0])
-		return snprintf(err, errlen, "certificate and privateKey: give both or neither"), -1;
+		return fail(err, errlen, "certificate and privateKey: give both or neither");
 	if (c->eab_required && c->neab_keys == 0)
-		return snprintf(err, errlen,
-		                "externalAccountBindingRequired is true but externalAccountMACKeys is empty: "
-		                "no client could create an account; add {\"key id\": \"base64url MAC key\"}"),
-		       -1;
+		return fail(err, errlen,
+		            "externalAccountBindingRequired is true but externalAccountMACKeys is empty: "
+		            "no client could create an account; add {\"key id\": \"base64url MAC key\"}");
 	if (c->http_port < 1 || c->http_port > 65535 || c->tls_port < 1 || c->tls_port > 65535)
-		return snprintf(err, errlen, "httpPort/tlsPort: expected a port from 1 to 65535"), -1;
+		return fail(err, errlen, "httpPort/tlsPort: expected a port from 1 to 65535");
 	if (c->retry_after_authz < 0 || c->retry_after_order < 0)
-		return snprintf(err, errlen, "retryAfter: seconds must not be negative"), -1;
+		return fail(err, errlen, "retryAfter: seconds must not be negative");
 	if (c->ca.validity_days < 1 || c->ca.validity_days > 3650)
-		return snprintf(err, errlen, "certificateValidityDays: expected 1 to 3650"), -1;
+		return fail(err, errlen, "certificateValidityDays: expected 1 to 3650");
 	if (c->ca.chain_length < 1 || c->ca.chain_length > 10)
-		return snprintf(err, errlen, "chainLength: expected 1 to 10"), -1;
+		return fail(err, errlen, "chainLength: expected 1 to 10");
 	if (c->ca.alternate_roots < 0 || c->ca.alternate_roots > 10)
-		return snprintf(err, errlen, "alternateRoots: expected 0 to 10"), -1;
+		return fail(err, errlen, "alternateRoots: expected 0 to 10");
 	if (c->nchallenges == 0)
-		return snprintf(err, errlen, "challenges: enable at least one challenge type"), -1;
+		return fail(err, errlen, "challenges: enable at least one challenge type");
 	for (size_t i = 0; i < c->nchallenges; i++) {
 		if (challenge_find_config(c->challenges[i]))
 			continue;
@@ -547,52 +563,46 @@ int config_validate(const struct config *c, char *err, size_t errlen)
 		for (const struct challenge_type *t = challenge_types; t->name; t++)
 			snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s", known[0] ? ", " : "",
 			         t->config_name);
-		return snprintf(err, errlen, "challenges: unknown type \"%s\" (known: %s)", c->challenges[i], known),
-		       -1;
+		return fail(err, errlen, "challenges: unknown type \"%s\" (known: %s)", c->challenges[i], known);
 	}
 	if (c->nissuer_names < 1 || c->nissuer_names > 10)
-		return snprintf(err, errlen, "dnsPersist.issuerDomainNames: expected 1 to 10 names"), -1;
+		return fail(err, errlen, "dnsPersist.issuerDomainNames: expected 1 to 10 names");
 	for (size_t i = 0; i < c->nissuer_names; i++)
 		if (!canonical_issuer(c->issuer_names[i]))
-			return snprintf(err, errlen,
-			                "dnsPersist.issuerDomainNames: \"%s\" is not a lowercase A-label domain "
-			                "name without a trailing dot",
-			                c->issuer_names[i]),
-			       -1;
+			return fail(err, errlen,
+			            "dnsPersist.issuerDomainNames: \"%s\" is not a lowercase A-label domain "
+			            "name without a trailing dot",
+			            c->issuer_names[i]);
 	if (c->persist_reuse_days < 0 || c->persist_reuse_days > 10)
-		return snprintf(err, errlen,
-		                "dnsPersist.reuseMaxDays: expected 0 to 10 (the Baseline Requirements cap "
-		                "reuse at 10 days)"),
-		       -1;
+		return fail(err, errlen,
+		            "dnsPersist.reuseMaxDays: expected 0 to 10 (the Baseline Requirements cap "
+		            "reuse at 10 days)");
 	for (size_t i = 0; i < c->nresolvers; i++)
 		if (!valid_ip_port(c->resolvers[i]))
-			return snprintf(err, errlen,
-			                "dns.resolvers: \"%s\" is not IP:PORT (an address, not a name: cobble asks "
-			                "no other resolver to find its resolver; IPv6 as [::1]:53)",
-			                c->resolvers[i]),
-			       -1;
+			return fail(err, errlen,
+			            "dns.resolvers: \"%s\" is not IP:PORT (an address, not a name: cobble asks "
+			            "no other resolver to find its resolver; IPv6 as [::1]:53)",
+			            c->resolvers[i]);
 	for (size_t i = 0; i < c->ntls_names; i++)
 		if (!valid_tls_name(c->tls_names[i]))
-			return snprintf(err, errlen, "tlsNames: \"%s\" is not a host name or IP address",
-			                c->tls_names[i]),
-			       -1;
+			return fail(err, errlen, "tlsNames: \"%s\" is not a host name or IP address",
+			            c->tls_names[i]);
 	if (strcmp(c->dnssec, "off") != 0 && strcmp(c->dnssec, "validate") != 0 &&
 	    strcmp(c->dnssec, "require") != 0)
-		return snprintf(err, errlen, "dns.dnssec: expected \"off\", \"validate\" or \"require\""), -1;
+		return fail(err, errlen, "dns.dnssec: expected \"off\", \"validate\" or \"require\"");
 	if (strcmp(c->dnssec, "off") != 0 && !c->trust_anchor[0])
-		return snprintf(err, errlen, "dns.trustAnchor: a trust anchor file is required when dns.dnssec "
-		                             "is not \"off\" (cobble never downloads one)"),
-		       -1;
+		return fail(err, errlen, "dns.trustAnchor: a trust anchor file is required when dns.dnssec "
+		            "is not \"off\" (cobble never downloads one)");
 	if (c->dns_timeout_ms < 100 || c->dns_timeout_ms > 60000)
-		return snprintf(err, errlen, "dns.timeoutMs: expected 100 to 60000"), -1;
+		return fail(err, errlen, "dns.timeoutMs: expected 100 to 60000");
 	if (c->va_workers < 1 || c->va_workers > 256)
-		return snprintf(err, errlen, "vaWorkers: expected 1 to 256"), -1;
+		return fail(err, errlen, "vaWorkers: expected 1 to 256");
 	if (strcmp(c->log_format, "text") != 0 && strcmp(c->log_format, "json") != 0)
-		return snprintf(err, errlen, "logFormat: expected \"text\" or \"json\""), -1;
+		return fail(err, errlen, "logFormat: expected \"text\" or \"json\"");
 	if (strcmp(c->log_level, "debug") && strcmp(c->log_level, "info") && strcmp(c->log_level, "warn") &&
 	    strcmp(c->log_level, "error"))
-		return snprintf(err, errlen, "logLevel: expected debug, info, warn or error"), -1;
+		return fail(err, errlen, "logLevel: expected debug, info, warn or error");
 	if (c->base_url[0] && !util_has_prefix(c->base_url, "https://"))
-		return snprintf(err, errlen, "baseURL: must start with https://"), -1;
+		return fail(err, errlen, "baseURL: must start with https://");
 	return 0;
 }

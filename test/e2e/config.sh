@@ -41,31 +41,19 @@ out=$(COBBLE_WFE_NONCEREJECT=abc "$COBBLE_BIN" --check-config 2>&1); rc=$?
 [ "$rc" -eq 1 ] && grep -q 'COBBLE_WFE_NONCEREJECT' <<<"$out" && ok "a bad environment knob is named" ||
 	{ notok "a bad environment knob is named"; echo "$out" | sed 's/^/    # /'; }
 
-# Pebble's test configuration, as Pebble users have it, with a certificate of their own
+# config/: every file passes --check-config as it is
+for f in "$ROOT"/config/*.json; do
+	check "--check-config accepts config/$(basename "$f")" cc -config "$f"
+done
+
+# config/pebble.json is Pebble's test configuration, as Pebble users have it: its certificate
+# and key are read relative to the working directory, as Pebble reads them
+mkdir -p "$T/pebble/test/certs/localhost"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=localhost \
-	-addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout "$T/key.pem" -out "$T/cert.pem" 2>/dev/null
+	-addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout "$T/pebble/test/certs/localhost/key.pem" \
+	-out "$T/pebble/test/certs/localhost/cert.pem" 2>/dev/null
+cp "$T/pebble/test/certs/localhost/cert.pem" "$T/cert.pem"
 ACME_PORT=$(free_port) MGMT_PORT=$(free_port)
-cat >"$T/pebble-config.json" <<JSON
-{
-  "pebble": {
-    "listenAddress": "127.0.0.1:$ACME_PORT",
-    "managementListenAddress": "127.0.0.1:$MGMT_PORT",
-    "certificate": "$T/cert.pem",
-    "privateKey": "$T/key.pem",
-    "httpPort": 5002,
-    "tlsPort": 5001,
-    "ocspResponderURL": "",
-    "externalAccountBindingRequired": false,
-    "domainBlocklist": ["blocked-domain.example"],
-    "retryAfter": {"authz": 3, "order": 5},
-    "profiles": {
-      "default": {"description": "The profile you know and love", "validityPeriod": 7776000},
-      "shortlived": {"description": "A short-lived cert profile, without actual enforcement", "validityPeriod": 518400}
-    }
-  }
-}
-JSON
-check "Pebble's configuration file passes --check-config" cc -config "$T/pebble-config.json"
 # Pebble's test/config/pebble-config-external-account-bindings.json, keys as Pebble has them
 cat >"$T/pebble-eab.json" <<JSON
 {
@@ -89,7 +77,8 @@ JSON
 check "Pebble's external account binding configuration (required, three MAC keys) passes --check-config" \
 	cc -config "$T/pebble-eab.json"
 COBBLE_LOG=$T/cobble.log
-PEBBLE_VA_NOSLEEP=1 "$COBBLE_BIN" -config "$T/pebble-config.json" -log-format json >"$COBBLE_LOG" 2>&1 &
+(cd "$T/pebble" && PEBBLE_VA_NOSLEEP=1 exec "$COBBLE_BIN" -config "$ROOT/config/pebble.json" -log-format json \
+	-listen "127.0.0.1:$ACME_PORT" -management "127.0.0.1:$MGMT_PORT") >"$COBBLE_LOG" 2>&1 &
 COBBLE_PID=$!; _pids+=($COBBLE_PID)
 CA_BUNDLE=$T/cert.pem
 if wait_for 20 curl -sf --cacert "$T/cert.pem" "https://localhost:$ACME_PORT/dir"; then
@@ -106,3 +95,24 @@ check "status page is HTML naming the issuer" sh -c "curl -sf --cacert $T/cert.p
 check "-log-format json: every log line is a JSON object" sh -c "grep -v '^cobble is running\|^  ' '$COBBLE_LOG' | jq -e . >/dev/null"
 check "the request log line names method, path, status and duration" \
 	sh -c "grep '\"msg\"' '$COBBLE_LOG' | jq -r .msg | grep -Eq '^acme GET /dir -> 200 [0-9.]+ms\$'"
+stop_cobble
+
+# cobble starts on each of the other files in config/ (listeners and bundle moved to free ports)
+# config_serves FILE NAME JQ: cobble starts on config/FILE and its directory satisfies JQ.
+config_serves() {
+	rm -f "$T/cobble.log"
+	if start_cobble COBBLE_VA_NOSLEEP=1 -- -config "$ROOT/config/$1"; then
+		curl -sf --cacert "$CA_BUNDLE" "$DIR_URL" >"$T/dir.json"
+		check "cobble serves on config/$1: $2" env ACME_PORT="$ACME_PORT" jq -e "$3" "$T/dir.json"
+	else
+		notok "cobble starts on config/$1"
+	fi
+	stop_cobble
+}
+config_serves cobble.json "the defaults: issuer name cobble.test, no EAB, one profile" \
+	'.meta.caaIdentities == ["cobble.test"] and .meta.externalAccountRequired == false and (.meta.profiles | keys) == ["default"]'
+config_serves eab.json "external account binding required" '.meta.externalAccountRequired == true'
+config_serves dns-persist-02.json "draft -02's account hash prefix under baseURL" \
+	'.meta.accountHashPrefix == "https://localhost:\(env.ACME_PORT)/acme/account-hash/"'
+config_serves ci.json "the directory names newOrder" '.newOrder | endswith("/acme/new-order")'
+check "config/ci.json: every log line is a JSON object" sh -c "grep -v '^cobble is running\|^  ' '$COBBLE_LOG' | jq -e . >/dev/null"

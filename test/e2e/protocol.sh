@@ -47,16 +47,13 @@ else
 	notok "cobble starts with -strict"
 fi
 
-# External account binding required, with MAC keys as in Pebble's
+# External account binding required: config/eab.json, with the MAC keys of Pebble's
 # test/config/pebble-config-external-account-bindings.json (48-byte keys, unpadded base64url).
-KID1=kid-1 KEY1=zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W
-KID2=kid-2 KEY2=b10lLJs8l1GPIzsLP0s6pMt8O0XVGnfTaCeROxQM0BIt2XrJMDHJZBM5NuQmQJQH
-cat >"$T/eab.json" <<JSON
-{"pebble": {"externalAccountBindingRequired": true,
-            "externalAccountMACKeys": {"$KID1": "$KEY1", "$KID2": "$KEY2"}}}
-JSON
-if start_cobble COBBLE_VA_ALWAYS_VALID=1 COBBLE_VA_NOSLEEP=1 COBBLE_WFE_NONCEREJECT=0 -- -config "$T/eab.json"; then
-	ok "cobble starts requiring external account binding, with two MAC keys"
+EAB_CONFIG=$ROOT/config/eab.json
+KID1=kid-1 KEY1=$(jq -r '.externalAccountMACKeys["kid-1"]' "$EAB_CONFIG")
+KID2=kid-2 KEY2=$(jq -r '.externalAccountMACKeys["kid-2"]' "$EAB_CONFIG")
+if start_cobble COBBLE_VA_ALWAYS_VALID=1 COBBLE_VA_NOSLEEP=1 COBBLE_WFE_NONCEREJECT=0 -- -config "$EAB_CONFIG"; then
+	ok "cobble starts on config/eab.json, requiring external account binding"
 	client eab --eab-key "$KID1=$KEY1" --eab-key "$KID2=$KEY2"
 	if command -v lego >/dev/null; then
 		LG=$T/lego
