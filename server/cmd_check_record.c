@@ -3,6 +3,7 @@
 #include "server/cmd.h"
 #include "common/dns.h"
 #include "common/persist.h"
+#include "common/persist_vector.h"
 #include "common/util.h"
 
 #include <getopt.h>
@@ -46,134 +47,6 @@ static int usage_error(const char *fmt, ...)
 
 /* --- vectors mode --------------------------------------------------------------------- */
 
-/* One vector's input; strings and octets are borrowed from the JSON line. */
-struct vec {
-	struct persist_input in;
-	char *issuers[MAX_LIST];
-	size_t nissuers;
-	const char *tps[MAX_LIST];
-	struct persist_rr *rrs;
-	struct persist_str *strs;
-	size_t nrrs;
-};
-
-static void vec_clear(struct vec *v)
-{
-	for (size_t i = 0; i < v->nissuers; i++)
-		free(v->issuers[i]);
-	free(v->rrs);
-	free(v->strs);
-	memset(v, 0, sizeof *v);
-}
-
-/* Fill v from one JSON object; returns NULL or a reason for the usage error. */
-static const char *vec_parse(json_t *o, struct vec *v)
-{
-	struct persist_input *in = &v->in;
-	json_t *x;
-	if (!json_is_object(o))
-		return "not a JSON object";
-	x = json_object_get(o, "id");
-	if (x && !json_is_string(x) && !json_is_integer(x))
-		return "\"id\" must be a string or an integer";
-	x = json_object_get(o, "identifier");
-	if (!json_is_string(x) || json_string_length(x) == 0)
-		return "\"identifier\" must be a non-empty string";
-	in->identifier = json_string_value(x);
-	x = json_object_get(o, "account_url");
-	if (!json_is_string(x))
-		return "\"account_url\" must be a string";
-	in->account_url = json_string_value(x);
-	x = json_object_get(o, "time");
-	if (!json_is_integer(x))
-		return "\"time\" must be an integer (UNIX seconds)";
-	in->time = (int64_t)json_integer_value(x);
-	x = json_object_get(o, "draft");
-	if (!x || (json_is_string(x) && strcmp(json_string_value(x), "01") == 0))
-		in->draft = PERSIST_DRAFT_01;
-	else if (json_is_string(x) && strcmp(json_string_value(x), "02") == 0)
-		in->draft = PERSIST_DRAFT_02;
-	else
-		return "\"draft\" must be \"01\" or \"02\"";
-	x = json_object_get(o, "strict");
-	if (x && !json_is_boolean(x))
-		return "\"strict\" must be a boolean";
-	in->strict = json_is_true(x);
-	x = json_object_get(o, "at_ancestor");
-	if (x && !json_is_boolean(x))
-		return "\"at_ancestor\" must be a boolean";
-	in->at_ancestor = json_is_true(x);
-	x = json_object_get(o, "account_deactivated");
-	if (x && !json_is_boolean(x))
-		return "\"account_deactivated\" must be a boolean";
-	in->account_deactivated = json_is_true(x);
-	x = json_object_get(o, "record_name");
-	if (x && !json_is_string(x))
-		return "\"record_name\" must be a string";
-	in->record_name = json_string_value(x);
-
-	x = json_object_get(o, "issuers");
-	if (!json_is_array(x) || json_array_size(x) == 0 || json_array_size(x) > MAX_LIST)
-		return "\"issuers\" must be an array of 1 to 64 domain names";
-	for (size_t i = 0; i < json_array_size(x); i++) {
-		json_t *s = json_array_get(x, i);
-		char *n = json_is_string(s) ? persist_normalize_issuer(json_string_value(s), json_string_length(s), false)
-		                            : NULL;
-		if (!n)
-			return "\"issuers\" holds something that is not a domain name";
-		v->issuers[v->nissuers++] = n;
-	}
-	in->issuers = (const char *const *)v->issuers;
-	in->nissuers = v->nissuers;
-
-	if (in->draft == PERSIST_DRAFT_02) {
-		x = json_object_get(o, "thumbprints");
-		if (!json_is_array(x) || json_array_size(x) == 0 || json_array_size(x) > MAX_LIST)
-			return "draft 02 needs \"thumbprints\", an array of 1 to 64 strings (current key first)";
-		for (size_t i = 0; i < json_array_size(x); i++) {
-			if (!json_is_string(json_array_get(x, i)))
-				return "\"thumbprints\" must hold strings";
-			v->tps[i] = json_string_value(json_array_get(x, i));
-		}
-		in->thumbprints = v->tps;
-		in->nthumbprints = json_array_size(x);
-		x = json_object_get(o, "hash_prefix");
-		if (!json_is_string(x))
-			return "draft 02 needs \"hash_prefix\", a string";
-		in->hash_prefix = json_string_value(x);
-	}
-
-	x = json_object_get(o, "records");
-	if (!json_is_array(x))
-		return "\"records\" must be an array of records, each an array of strings";
-	size_t total = 0;
-	for (size_t i = 0; i < json_array_size(x); i++) {
-		json_t *rr = json_array_get(x, i);
-		if (!json_is_array(rr))
-			return "\"records\" must be an array of records, each an array of strings";
-		for (size_t k = 0; k < json_array_size(rr); k++)
-			if (!json_is_string(json_array_get(rr, k)))
-				return "\"records\" must be an array of records, each an array of strings";
-		total += json_array_size(rr);
-	}
-	v->nrrs = json_array_size(x);
-	v->rrs = xcalloc(v->nrrs, sizeof *v->rrs);
-	v->strs = xcalloc(total, sizeof *v->strs);
-	size_t at = 0;
-	for (size_t i = 0; i < v->nrrs; i++) {
-		json_t *rr = json_array_get(x, i);
-		v->rrs[i].strs = v->strs + at;
-		v->rrs[i].nstrs = json_array_size(rr);
-		for (size_t k = 0; k < json_array_size(rr); k++, at++) {
-			/* The JSON text's UTF-8 bytes are the raw octets (a "\t" is a TAB byte). */
-			json_t *s = json_array_get(rr, k);
-			v->strs[at].data = (const unsigned char *)json_string_value(s);
-			v->strs[at].len = json_string_length(s);
-		}
-	}
-	return NULL;
-}
-
 static int run_vectors(const char *path)
 {
 	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
@@ -190,13 +63,13 @@ static int run_vectors(const char *path)
 			continue; /* blank lines separate nothing in JSON Lines; skip them */
 		json_error_t jerr;
 		json_t *o = json_loadb(line, (size_t)n, JSON_ALLOW_NUL, &jerr);
-		struct vec v = {0};
-		const char *why = o ? vec_parse(o, &v) : jerr.text;
+		struct persist_vector v = {0};
+		const char *why = o ? persist_vector_parse(o, &v) : jerr.text;
 		if (why) {
 			fprintf(stderr, "cobble check-record: %s line %lu: %s\n", strcmp(path, "-") ? path : "stdin",
 			        lineno, why);
 			usage(stderr);
-			vec_clear(&v);
+			persist_vector_clear(&v);
 			json_decref(o);
 			rc = 2;
 			break;
@@ -204,15 +77,15 @@ static int run_vectors(const char *path)
 		struct persist_result r;
 		if (persist_check(v.rrs, v.nrrs, &v.in, &r) != 0) {
 			fprintf(stderr, "cobble check-record: line %lu: out of memory\n", lineno);
-			vec_clear(&v);
+			persist_vector_clear(&v);
 			json_decref(o);
 			rc = 1;
 			break;
 		}
 		json_t *id = json_object_get(o, "id");
-		json_t *out = json_pack("{s:O,s:s,s:s?,s:s}", "id", id ? id : json_null(), "status",
-		                        r.status == PERSIST_VALID ? "valid" : "invalid", "type", r.type, "detail",
-		                        r.detail);
+		json_t *out = json_pack("{s:O,s:s,s:s?,s:s,s:s}", "id", id ? id : json_null(), "status",
+		                        r.status == PERSIST_VALID ? "valid" : "invalid", "type", r.type, "rule", r.rule,
+		                        "detail", r.detail);
 		char *s = out ? json_dumps(out, JSON_COMPACT) : NULL;
 		if (s) {
 			puts(s);
@@ -224,7 +97,7 @@ static int run_vectors(const char *path)
 		free(s);
 		json_decref(out);
 		persist_result_clear(&r);
-		vec_clear(&v);
+		persist_vector_clear(&v);
 		json_decref(o);
 		if (rc)
 			break;

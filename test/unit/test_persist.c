@@ -1,6 +1,8 @@
 /* test_persist: common/persist against ../shared/spec/dns-persist-01.md sections 1-3, one table
- * row per rule (the shared conformance vectors run separately, in test/e2e/vectors.sh). */
+ * row per rule, then one test per public conformance vector of test/vectors/dns-persist-01.jsonl
+ * (read as `cobble check-record --vectors` reads it; also run end to end by test/e2e/vectors.sh). */
 #include "common/persist.h"
+#include "common/persist_vector.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -501,11 +503,73 @@ static void persist_record_text_forms(void **state)
 	persist_result_clear(NULL);
 }
 
+/* One public vector: persist_check must come to its "expect" (test/vectors/README.md). */
+static void run_vector(void **state)
+{
+	json_t *o = *state;
+	struct persist_vector v = {0};
+	const char *why = persist_vector_parse(o, &v);
+	if (why)
+		fail_msg("not a vector: %s", why);
+	if (!v.expect)
+		fail_msg("the vector has no \"expect\"");
+	struct persist_result r;
+	assert_int_equal(persist_check(v.rrs, v.nrrs, &v.in, &r), 0);
+	const char *got = r.status == PERSIST_VALID ? "valid" : r.type;
+	if (strcmp(got, v.expect) != 0)
+		fail_msg("want %s, got %s (rule %s): %s", v.expect, got, r.rule, r.detail);
+	persist_result_clear(&r);
+	persist_vector_clear(&v);
+}
+
+/* The vectors file: $COBBLE_VECTORS, else test/vectors/dns-persist-01.jsonl from the repository
+ * root (where test/run.sh runs the unit tests). Returns its lines as JSON objects. */
+static json_t *load_vectors(const char **path)
+{
+	*path = getenv("COBBLE_VECTORS");
+	if (!*path)
+		*path = "test/vectors/dns-persist-01.jsonl";
+	FILE *f = fopen(*path, "r");
+	if (!f)
+		return NULL;
+	json_t *all = json_array();
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	for (unsigned long no = 1; (len = getline(&line, &cap, f)) >= 0; no++) {
+		if (strspn(line, " \t\r\n") == (size_t)len)
+			continue;
+		json_error_t e;
+		json_t *o = json_loadb(line, (size_t)len, JSON_ALLOW_NUL, &e);
+		if (!o) {
+			fprintf(stderr, "%s line %lu: %s\n", *path, no, e.text);
+			json_decref(all);
+			all = NULL;
+			break;
+		}
+		json_array_append_new(all, o);
+	}
+	free(line);
+	fclose(f);
+	return all;
+}
+
 int main(void)
 {
+	const char *vpath;
+	json_t *vecs = load_vectors(&vpath);
+	if (!vecs || json_array_size(vecs) == 0) {
+		/* the file is part of the repository: its absence is a failure, never a skip */
+		printf("not ok - the conformance vectors %s could not be read (run from the repository root, or "
+		       "set COBBLE_VECTORS)\n", vpath);
+		json_decref(vecs);
+		return 1;
+	}
+	size_t nv = json_array_size(vecs);
+	char (*names)[64] = calloc(nv, sizeof *names);
 	size_t n = sizeof cases / sizeof cases[0];
-	struct CMUnitTest *t = calloc(n + 4, sizeof *t);
-	if (!t)
+	struct CMUnitTest *t = calloc(n + 4 + nv, sizeof *t);
+	if (!t || !names)
 		return 1;
 	for (size_t i = 0; i < n; i++) {
 		t[i].name = cases[i].name;
@@ -516,7 +580,19 @@ int main(void)
 	t[n++] = (struct CMUnitTest)cmocka_unit_test(s3_02_hash_uri_draft_test_vectors);
 	t[n++] = (struct CMUnitTest)cmocka_unit_test(s2_3_normalize_issuer_table);
 	t[n++] = (struct CMUnitTest)cmocka_unit_test(persist_record_text_forms);
+	for (size_t i = 0; i < nv; i++) {
+		json_t *o = json_array_get(vecs, i), *id = json_object_get(o, "id");
+		if (json_is_string(id))
+			snprintf(names[i], sizeof names[i], "vector %s", json_string_value(id));
+		else
+			snprintf(names[i], sizeof names[i], "vector %zu (it has no id)", i + 1);
+		t[n].name = names[i];
+		t[n].test_func = run_vector;
+		t[n++].initial_state = o;
+	}
 	int rc = _cmocka_run_group_tests("persist", t, n, NULL, NULL);
 	free(t);
+	free(names);
+	json_decref(vecs);
 	return rc;
 }
