@@ -283,38 +283,12 @@ void conformance_answered(const char *account, const char *obj, bool in_progress
 	pthread_mutex_unlock(&lock);
 }
 
-/* FNV-1a over the sorted identifier set, for "the same names as a certificate it has". */
-static int ident_cmp(const void *x, const void *y)
-{
-	const struct identifier *a = x, *b = y;
-	int c = strcmp(a->type, b->type);
-	return c ? c : strcmp(a->value, b->value);
-}
-
-static uint64_t ident_set_hash(const struct identifier *ids, size_t n)
-{
-	struct identifier *s = xcalloc(n ? n : 1, sizeof *s);
-	memcpy(s, ids, n * sizeof *s);
-	qsort(s, n, sizeof *s, ident_cmp);
-	uint64_t h = 1469598103934665603ull;
-	for (size_t i = 0; i < n; i++) {
-		for (const char *p = s[i].type; *p; p++)
-			h = (h ^ (unsigned char)*p) * 1099511628211ull;
-		h = (h ^ ':') * 1099511628211ull;
-		for (const char *p = s[i].value; *p; p++)
-			h = (h ^ (unsigned char)tolower((unsigned char)*p)) * 1099511628211ull;
-		h = (h ^ '\n') * 1099511628211ull;
-	}
-	free(s);
-	return h;
-}
-
 void conformance_cert_download(struct store *st, const struct conf_who *who, const struct cert *c,
                                unsigned long alt)
 {
 	struct order o = {0};
 	bool have_order = store_order_get(st, c->order_id, &o) == 0;
-	uint64_t h = have_order ? ident_set_hash(o.idents, o.nidents) : 0;
+	uint64_t h = have_order ? identifier_set_hash(o.idents, o.nidents) : 0;
 	order_clear(&o);
 	pthread_mutex_lock(&lock);
 	struct client *a = account_of(who);
@@ -348,7 +322,7 @@ void conformance_renewal_info(const char *account)
 
 void conformance_new_order(const struct conf_who *who, const struct order *o)
 {
-	uint64_t h = ident_set_hash(o->idents, o->nidents);
+	uint64_t h = identifier_set_hash(o->idents, o->nidents);
 	bool wildcard = false;
 	for (size_t i = 0; i < o->nidents; i++)
 		wildcard |= util_has_prefix(o->idents[i].value, "*.");

@@ -22,6 +22,7 @@ typedef enum MHD_Result MHD_RESULT_T;
 enum { M_GET = 1, M_HEAD = 2, M_POST = 4 };
 
 struct route {
+	const char *name;   /* the resource's name, as /inject calls it */
 	const char *path;
 	bool prefix;    /* path is a prefix; the rest is the handler's argument */
 	int methods;
@@ -32,20 +33,20 @@ struct route {
  * (POST-as-GET for reads, §6.3). */
 static const struct route acme_routes[] = {
     /* §6.3: POST-as-GET must be allowed for these two as well */
-    {PATH_DIRECTORY, false, M_GET | M_HEAD | M_POST, wfe_directory},
-    {PATH_NEW_NONCE, false, M_GET | M_HEAD | M_POST, wfe_new_nonce},
-    {PATH_NEW_ACCOUNT, false, M_POST, wfe_new_account},
-    {PATH_ACCOUNT, true, M_POST, wfe_account},
-    {PATH_KEY_CHANGE, false, M_POST, wfe_key_change},
-    {PATH_NEW_ORDER, false, M_POST, wfe_new_order},
-    {PATH_ORDER, true, M_POST, wfe_order},
-    {PATH_FINALIZE, true, M_POST, wfe_finalize},
-    {PATH_AUTHZ, true, M_POST, wfe_authz},
-    {PATH_CHALLENGE, true, M_POST, wfe_challenge},
-    {PATH_CERT, true, M_POST, wfe_cert},
-    {PATH_REVOKE, false, M_POST, wfe_revoke},
+    {"directory", PATH_DIRECTORY, false, M_GET | M_HEAD | M_POST, wfe_directory},
+    {"newNonce", PATH_NEW_NONCE, false, M_GET | M_HEAD | M_POST, wfe_new_nonce},
+    {"newAccount", PATH_NEW_ACCOUNT, false, M_POST, wfe_new_account},
+    {"account", PATH_ACCOUNT, true, M_POST, wfe_account},
+    {"keyChange", PATH_KEY_CHANGE, false, M_POST, wfe_key_change},
+    {"newOrder", PATH_NEW_ORDER, false, M_POST, wfe_new_order},
+    {"order", PATH_ORDER, true, M_POST, wfe_order},
+    {"finalize", PATH_FINALIZE, true, M_POST, wfe_finalize},
+    {"authz", PATH_AUTHZ, true, M_POST, wfe_authz},
+    {"challenge", PATH_CHALLENGE, true, M_POST, wfe_challenge},
+    {"cert", PATH_CERT, true, M_POST, wfe_cert},
+    {"revokeCert", PATH_REVOKE, false, M_POST, wfe_revoke},
     /* RFC 9773 §4.1: GET; POST-as-GET as for every other read */
-    {PATH_RENEWAL_INFO "/", true, M_GET | M_HEAD | M_POST, wfe_renewal_info},
+    {"renewalInfo", PATH_RENEWAL_INFO "/", true, M_GET | M_HEAD | M_POST, wfe_renewal_info},
 };
 
 static struct MHD_Daemon *acme_daemon, *mgmt_daemon;
@@ -134,6 +135,17 @@ struct conf_who http_who(struct req *r)
 	                         .base = r->base, .path = r->path};
 }
 
+void http_client_ip(struct req *r, char *out, size_t outlen)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+	snprintf(out, outlen, "unknown");
+	if (sa && sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)outlen);
+	else if (sa && sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out, (socklen_t)outlen);
+}
+
 const char *http_header(struct req *r, const char *name)
 {
 	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
@@ -174,11 +186,11 @@ static void dispatch(struct req *r)
 		return;
 	}
 	if (r->mgmt) {
-		/* one exception, as Pebble's test hook: POST /set-renewal-info/ (RFC 9773 testing) */
-		bool hook = m == M_POST && strcmp(r->path, MGMT_SET_RENEWAL_INFO) == 0;
+		/* the test hooks take POST: Pebble's /set-renewal-info/ (RFC 9773 testing) and cobble's */
+		bool hook = m == M_POST && mgmt_takes_post(r->path);
 		if (m != M_GET && m != M_HEAD && !hook) {
-			problem_set(&p, PROB_MALFORMED, 405, "the management interface only answers GET (and POST "
-			            "at " MGMT_SET_RENEWAL_INFO ")");
+			problem_set(&p, PROB_MALFORMED, 405, "the management interface answers GET, and POST only "
+			            "at its test hooks (" MGMT_SET_RENEWAL_INFO ", /inject, /maintenance, /rate-limits)");
 			http_add_header(r, "Allow", "GET, HEAD");
 			http_reply_problem(r, &p);
 			return;
@@ -210,6 +222,9 @@ static void dispatch(struct req *r)
 			http_reply_problem(r, &p);
 			return;
 		}
+		/* the management listener's /inject, /maintenance and /rate-limits */
+		if (wfe_faults(r, rt->name, rt->prefix ? r->path + n : ""))
+			return;
 		rt->handler(r, rt->prefix ? r->path + n : "");
 		return;
 	}

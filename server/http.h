@@ -69,6 +69,8 @@ void http_suspend(struct req *r, void (*cont)(struct req *r));
 void http_resume(struct req *r);
 /* The client of r for the conformance report (borrows from r). */
 struct conf_who http_who(struct req *r);
+/* The client's IP address as text into out ("unknown" when MHD does not say). */
+void http_client_ip(struct req *r, char *out, size_t outlen);
 /* A request header, borrowed, or NULL. */
 const char *http_header(struct req *r, const char *name);
 

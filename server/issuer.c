@@ -6,6 +6,7 @@
 #include "common/workq.h"
 #include "server/ari.h"
 #include "server/events.h"
+#include "server/faults.h"
 #include "server/server.h"
 
 #include <stdio.h>
@@ -173,6 +174,7 @@ static void issue_run(void *state, void *arg)
 		if (ari_certid_make(c.aki, c.aki_len, c.serial, c.certid) < 0)
 			log_error("issue: ari_certid_make failed for serial %s", c.serial);
 		store_cert_add(srv->store, &c);
+		faults_cert_issued(job->idents, job->nidents);
 		store_order_finish(srv->store, job->order_id, c.id, NULL);
 		log_info("issued certificate serial=%s order=%s account=%s names=%zu", c.serial, job->order_id,
 		         job->account_id, job->nidents);

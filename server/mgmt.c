@@ -4,6 +4,7 @@
 #include "common/util.h"
 #include "server/conformance.h"
 #include "server/events.h"
+#include "server/faults.h"
 #include "server/wfe.h"
 
 #include <openssl/pem.h>
@@ -167,6 +168,54 @@ static void events_table(FILE *f, const char *title, const char *kind, const cha
 	free(ev);
 }
 
+/* The fault hooks (server/faults.c): POST a JSON body to set, GET /faults to see them all. */
+static const struct {
+	const char *path;
+	int (*set)(json_t *body, char *err, size_t errlen);
+} fault_hooks[] = {
+    {"/inject", faults_inject},
+    {"/maintenance", faults_maintenance},
+    {"/rate-limits", faults_limits},
+};
+
+bool mgmt_takes_post(const char *path)
+{
+	for (size_t i = 0; i < sizeof fault_hooks / sizeof fault_hooks[0]; i++)
+		if (strcmp(path, fault_hooks[i].path) == 0)
+			return true;
+	return strcmp(path, MGMT_SET_RENEWAL_INFO) == 0;
+}
+
+static bool fault_hook(struct req *r, const char *path)
+{
+	if (strcmp(path, "/faults") == 0) {
+		http_reply_json(r, 200, faults_json());
+		return true;
+	}
+	for (size_t i = 0; i < sizeof fault_hooks / sizeof fault_hooks[0]; i++) {
+		if (strcmp(path, fault_hooks[i].path) != 0)
+			continue;
+		struct problem p;
+		char err[300] = "";
+		json_error_t jerr;
+		json_t *body = r->body ? json_loadb(r->body, r->body_len, 0, &jerr) : NULL;
+		if (strcmp(r->method, "POST") != 0) {
+			problem_set(&p, PROB_MALFORMED, 405, "POST a JSON body to %s; GET /faults shows what is set",
+			            path);
+			http_add_header(r, "Allow", "POST");
+			http_reply_problem(r, &p);
+		} else if (!body || fault_hooks[i].set(body, err, sizeof err) < 0) {
+			problem_set(&p, PROB_MALFORMED, 400, "%s: %s", path, body ? err : "the body is not JSON");
+			http_reply_problem(r, &p);
+		} else {
+			http_reply_json(r, 200, faults_json());
+		}
+		json_decref(body);
+		return true;
+	}
+	return false;
+}
+
 /* GET /conformance (every client) and /conformance/<account id>. */
 static void conformance_resource(struct req *r, const char *account)
 {
@@ -299,6 +348,8 @@ void mgmt_route(struct req *r, const char *path)
 			             "certificate's renewalInfo answer");
 		return;
 	}
+	if (fault_hook(r, path))
+		return;
 	if (strcmp(path, "/conformance") == 0 || util_has_prefix(path, "/conformance/")) {
 		conformance_resource(r, path[12] ? path + 13 : NULL);
 		return;

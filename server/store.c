@@ -3,6 +3,7 @@
 #include "common/map.h"
 #include "common/util.h"
 
+#include <ctype.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -815,4 +816,30 @@ void store_counts(struct store *s, size_t *accounts, size_t *orders, size_t *aut
 	*authzs = map_size(s->authzs);
 	*certs = map_size(s->certs);
 	pthread_mutex_unlock(&s->lock);
+}
+
+static int ident_cmp(const void *x, const void *y)
+{
+	const struct identifier *a = x, *b = y;
+	int c = strcmp(a->type, b->type);
+	return c ? c : strcmp(a->value, b->value);
+}
+
+/* FNV-1a over the sorted set (values case-folded): one hash per set of names. */
+uint64_t identifier_set_hash(const struct identifier *ids, size_t n)
+{
+	struct identifier *s = xcalloc(n ? n : 1, sizeof *s);
+	memcpy(s, ids, n * sizeof *s);
+	qsort(s, n, sizeof *s, ident_cmp);
+	uint64_t h = 1469598103934665603ull;
+	for (size_t i = 0; i < n; i++) {
+		for (const char *p = s[i].type; *p; p++)
+			h = (h ^ (unsigned char)*p) * 1099511628211ull;
+		h = (h ^ ':') * 1099511628211ull;
+		for (const char *p = s[i].value; *p; p++)
+			h = (h ^ (unsigned char)tolower((unsigned char)*p)) * 1099511628211ull;
+		h = (h ^ '\n') * 1099511628211ull;
+	}
+	free(s);
+	return h;
 }

@@ -41,8 +41,12 @@ void wfe_cert(struct req *r, const char *arg);
 void wfe_revoke(struct req *r, const char *arg);
 void wfe_renewal_info(struct req *r, const char *arg);
 void mgmt_route(struct req *r, const char *arg);
-/* The management listener's one POST resource (Pebble's path): see mgmt.c. */
+/* The management listener's POST resources: Pebble's ARI hook and cobble's (mgmt.c). */
 #define MGMT_SET_RENEWAL_INFO "/set-renewal-info/"
+bool mgmt_takes_post(const char *path);
+/* Before a handler: an injected error or the maintenance switch (server/faults.c) answers the
+ * request instead. Returns true when it did. */
+bool wfe_faults(struct req *r, const char *resource, const char *arg);
 
 /* A new string: the base URL followed by the formatted path. */
 char *wfe_url(struct req *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -2,6 +2,7 @@
  * resource and its orders list (§7.1.2.1, §7.3.2, §7.3.6), and keyChange (§7.3.5). */
 #include "common/log.h"
 #include "common/util.h"
+#include "server/faults.h"
 #include "server/wfe.h"
 
 #include <openssl/err.h>
@@ -238,6 +239,13 @@ void wfe_new_account(struct req *r, const char *arg)
 	acct.created = time(NULL);
 	acct.tos_agreed = true;
 	acct.status = ST_VALID;
+	char ip[64];
+	int retry_after;
+	http_client_ip(r, ip, sizeof ip);
+	if (faults_limit_new_account(ip, &p, &retry_after) < 0) { /* RFC 8555 §6.6 */
+		http_add_header(r, "Retry-After", "%d", retry_after);
+		goto fail;
+	}
 	char id[STORE_ID_LEN + 1], existing[STORE_ID_LEN + 1];
 	if (store_account_add(srv->store, &acct, id, existing) < 0) {
 		/* a concurrent newAccount with the same key won: answer as §7.3.1 */

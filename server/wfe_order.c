@@ -6,6 +6,7 @@
 #include "server/ari.h"
 #include "server/challenge.h"
 #include "server/events.h"
+#include "server/faults.h"
 #include "server/issuer.h"
 #include "server/va.h"
 #include "server/wfe.h"
@@ -327,6 +328,12 @@ void wfe_new_order(struct req *r, const char *arg)
 		snprintf(o.profile, sizeof o.profile, "%s", name);
 	}
 
+	/* RFC 8555 §6.6: the configured limits (POST /rate-limits), before anything is created */
+	int retry_after;
+	if (faults_limit_new_order(post.acct.id, o.idents, o.nidents, &p, &retry_after) < 0) {
+		http_add_header(r, "Retry-After", "%d", retry_after);
+		goto fail;
+	}
 	/* RFC 9773 §5: checked before anything is created, so a refused order leaves no trace */
 	json_t *replaces = json_object_get(post.payload, "replaces");
 	if (replaces && wfe_replaces_check(r, &post.acct, &o, replaces, &replaced, &p) < 0)
