@@ -18,6 +18,7 @@
 
 #define DEFAULT_ISSUER "cobble.test" /* the CA's default dnsPersist.issuerDomainNames */
 #define MAX_LIST 64
+#define RULE_DOC "docs/dns-persist-01.md" /* where each PERSIST_RULE_* is explained */
 
 static void usage(FILE *f)
 {
@@ -84,8 +85,8 @@ static int run_vectors(const char *path)
 		}
 		json_t *id = json_object_get(o, "id");
 		json_t *out = json_pack("{s:O,s:s,s:s?,s:s,s:s}", "id", id ? id : json_null(), "status",
-		                        r.status == PERSIST_VALID ? "valid" : "invalid", "type", r.type, "rule", r.rule,
-		                        "detail", r.detail);
+		                        r.status == PERSIST_VALID ? "valid" : "invalid", "type", r.type, "detail",
+		                        r.detail, "rule", r.rule);
 		char *s = out ? json_dumps(out, JSON_COMPACT) : NULL;
 		if (s) {
 			puts(s);
@@ -241,6 +242,8 @@ static int run_live(struct live *L)
 		                   ans.detail[0] ? ans.detail : dns_result_name(ans.result));
 	}
 	bool valid = have_result && r.status == PERSIST_VALID;
+	/* the house rule behind the verdict, as docs/dns-persist-01.md numbers it */
+	const char *rule = have_result ? r.rule : PERSIST_RULE_LOOKUP;
 
 	/* What to publish: the first issuer name, d = F for draft 02 (spec §3). */
 	if (!valid) {
@@ -255,9 +258,10 @@ static int run_live(struct live *L)
 	char *zone = rdata ? persist_zone_txt((const unsigned char *)rdata, strlen(rdata)) : NULL;
 
 	if (L->json) {
-		json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s?,s:s,s:O}", "identifier", ident, "name", name, "resolver",
-		                      ans.resolver, "status", valid ? "valid" : "invalid", "type", type, "detail",
-		                      detail, "records", jrecs);
+		json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s?,s:s,s:O,s:{s:s,s:s,s:s}}", "identifier", ident, "name",
+		                      name, "resolver", ans.resolver, "status", valid ? "valid" : "invalid", "type", type,
+		                      "detail", detail, "records", jrecs, "rule", "id", rule, "title",
+		                      persist_rule_title(rule), "doc", RULE_DOC);
 		if (o && rdata)
 			json_object_set_new(o, "publish",
 			                    json_pack("{s:s,s:s,s:s++}", "name", name, "rdata", rdata, "zone", name,
@@ -279,6 +283,7 @@ static int run_live(struct live *L)
 		printf("Verdict: %s%s%s%s\n", valid ? "valid" : "invalid", type ? " (" : "", type ? type : "",
 		       type ? ")." : ".");
 		printf("%s\n", explain(valid, type ? type : "", ans.result));
+		printf("Rule %s: %s (%s, rule %s).\n", rule, persist_rule_title(rule), RULE_DOC, rule);
 		printf("Detail: %s\n", detail);
 		if (rdata) {
 			printf("To authorize account %s for %s, publish this TXT record (zone-file syntax):\n",

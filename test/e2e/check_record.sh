@@ -78,6 +78,18 @@ expect "draft 02: after key rollover the earlier key still matches" 0 '^Verdict:
 	cr --identifier h.example.com --account-url "$A" --draft 02 --thumbprint AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA \
 	--thumbprint "$TP" --hash-prefix https://ca.example/h/
 
+# Every verdict names the house rule behind it (docs/dns-persist-01.md), in words and in --json.
+knot_set example.com _validation-persist.rule 300 TXT '"cobble.test; accounturi=https://ca.example/acme/acct/1"'
+expect "the verdict names its rule: a wildcard without policy=wildcard is rule 2.5b" 1 \
+	'^Rule 2\.5b: a wildcard identifier needs policy=wildcard \(docs/dns-persist-01\.md, rule 2\.5b\)\.$' \
+	cr --identifier '*.rule.example.com' --account-url "$A"
+expect "--json names the rule with its title and document" 1 \
+	'"rule":\{"id":"2\.5a","title":"accounturi must name the requesting account","doc":"docs/dns-persist-01\.md"\}' \
+	cr --identifier rule.example.com --account-url "$A/other" --json
+expect "a valid verdict names rule 2.6" 0 '^Rule 2\.6: ' cr --identifier rule.example.com --account-url "$A"
+expect "a failed lookup names rule 2.2" 1 '"rule":\{"id":"2\.2"' \
+	cr --identifier nothing-here.example.com --account-url "$A" --json
+
 # A resolver that does not answer is a dns problem, not a hang.
 dead=$(free_port)
 expect "no answer from the resolver is a dns problem" 1 '"type":"dns"' \

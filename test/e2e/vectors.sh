@@ -93,6 +93,29 @@ else
 	notok "every verdict names the rule behind it"
 fi
 
+# docs/dns-persist-01.md explains every rule a verdict can name, and maps every vector to a rule.
+DOC=$ROOT/docs/dns-persist-01.md
+missing=""
+for id in $(sed -n 's/^#define PERSIST_RULE_[A-Z]* "\([^"]*\)".*/\1/p' "$ROOT/common/persist.h"); do
+	grep -qF "### Rule $id: " "$DOC" || missing="$missing $id"
+done
+if [ -z "$missing" ] && grep -q '^#define PERSIST_RULE_' "$ROOT/common/persist.h"; then
+	ok "every rule id a verdict can name has its section in docs/dns-persist-01.md"
+else
+	notok "every rule id a verdict can name has its section in docs/dns-persist-01.md (missing:$missing)"
+fi
+unmapped=$(python3 -c '
+import json, re, sys
+table = open(sys.argv[2], encoding="utf-8").read().split("## Rules and their proofs", 1)[-1]
+ids = [json.loads(l)["id"] for l in open(sys.argv[1], encoding="utf-8") if l.strip()]
+print(" ".join(i for i in ids if not re.search(r"\b%s\b" % re.escape(i), table)))
+' "$VEC" "$DOC")
+if [ -z "$unmapped" ]; then
+	ok "every vector is listed under its rule in docs/dns-persist-01.md"
+else
+	notok "every vector is listed under its rule in docs/dns-persist-01.md (not listed: $unmapped)"
+fi
+
 # A malformed input line is a usage error naming its line number, exit status 2.
 bad_line() { # NAME LINE-NUMBER INPUT
 	local rc=0
