@@ -6,7 +6,7 @@
 # cobble's leniency, or name stale accounts, are flagged (real Knot, acme-client); `cobble report`
 # prints the table and exits 1 exactly when a MUST was broken.
 # Run inside a private network namespace (test/run.sh does): nothing here leaves the machine.
-PERSIST_HELPERS_ONLY=1 . "$(dirname "${BASH_SOURCE[0]}")/persist.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/persist.sh"
 
 PY=/usr/bin/python3
 "$PY" -c 'import cryptography, requests' 2>/dev/null ||

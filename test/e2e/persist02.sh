@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # End-to-end: dns-persist-01 under draft 02 (hashed account URIs, key history), JIT validation,
 # subdomain authorisation and DNSSEC (spec/dns-persist-01.md §3-§5), with the same real cobble,
-# private Knot and acme-client driver as persist.sh, whose helpers this sources.
+# private Knot and acme-client driver as persist.sh (helpers in test/lib/persist.sh).
 # Run inside a private network namespace (test/run.sh does): nothing here leaves the machine.
-PERSIST_HELPERS_ONLY=1 . "$(dirname "${BASH_SOURCE[0]}")/persist.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/persist.sh"
 
 knot_start p2.test j.test example.test || { notok "knotd serves the unsigned zones"; exit 1; }
 knot_start_signed sec.test wrong.test || { notok "knotd serves the signed zones"; exit 1; }
@@ -12,7 +12,9 @@ knot_start_signed sec.test wrong.test || { notok "knotd serves the signed zones"
 acct_hash() { client hash --prefix "$PREFIX" --domain "$2" --account-key "$1" --account-url "$ACCT" | jq -r .accounturi; }
 
 # ---- draft 02 -------------------------------------------------------------------------------
-cobble_up draft02 '{"dnsPersist": {"draft": "02"}}' || { notok "cobble starts with dnsPersist.draft 02"; exit 1; }
+# config/dns-persist-02.json as it is (its resolver is replaced by -dnsserver)
+cobble_up draft02 "$(cat "$ROOT/config/dns-persist-02.json")" ||
+	{ notok "cobble starts on config/dns-persist-02.json (dnsPersist.draft 02)"; exit 1; }
 curl -sS --cacert "$CA_BUNDLE" "$DIR_URL" >"$T/dir02.json"
 jq_ok "draft 02 directory meta: accountHashPrefix (default) and issuerDomainNames" dir02 \
 	'.meta.accountHashPrefix == $p and .meta.issuerDomainNames == ["cobble.test"]' \

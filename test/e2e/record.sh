@@ -5,7 +5,7 @@
 # names the mistake: the wildcard record at _validation-persist.*.<name>, missing
 # policy=wildcard, an account URL under another host name, another CA's issuer name.
 # Run inside a private network namespace (test/run.sh does).
-PERSIST_HELPERS_ONLY=1 . "$(dirname "${BASH_SOURCE[0]}")/persist.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/persist.sh"
 
 knot_start r.test || { notok "knotd serves r.test"; exit 1; }
 cobble_up record || { notok "cobble starts"; exit 1; }

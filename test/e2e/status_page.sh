@@ -5,7 +5,7 @@
 # conformance report. The screenshot
 # is kept in build/artifacts/ (status-page-<build>.png). The browser trusts exactly cobble's TLS
 # key (--ignore-certificate-errors-spki-list), no other certificate error is ignored.
-PERSIST_HELPERS_ONLY=1 . "$(dirname "${BASH_SOURCE[0]}")/persist.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/persist.sh"
 command -v chromium >/dev/null || { skip "status page in Chromium" "chromium is not installed"; exit 0; }
 
 knot_start s.test || { notok "knotd serves s.test"; exit 1; }
