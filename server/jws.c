@@ -11,6 +11,7 @@
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/param_build.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -403,13 +404,66 @@ int jwk_thumbprint(EVP_PKEY *key, char out[JWK_THUMBPRINT_LEN + 1])
 	return rc;
 }
 
+/* Stored account keys, parsed once: importing a JWK runs OpenSSL's EVP_PKEY_fromdata and a full
+ * public-key check (a point multiplication), about a third of a keep-alive flow's server CPU when
+ * it was done on every request. Direct-mapped by a hash of the canonical JWK, so memory is bounded
+ * (JWK_CACHE_SLOTS keys); a collision replaces the older key, which costs one re-import later. */
+#define JWK_CACHE_SLOTS 1024
+static struct {
+	char *canonical; /* owned */
+	EVP_PKEY *key;   /* owned: one reference */
+} jwk_cache[JWK_CACHE_SLOTS];
+static pthread_mutex_t jwk_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static size_t jwk_slot(const char *s)
+{
+	uint64_t h = 1469598103934665603u; /* FNV-1a */
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211u;
+	return (size_t)(h % JWK_CACHE_SLOTS);
+}
+
 EVP_PKEY *jwk_from_string(const char *canonical)
 {
+	if (!canonical)
+		return NULL;
+	size_t i = jwk_slot(canonical);
+	EVP_PKEY *key = NULL;
+	pthread_mutex_lock(&jwk_cache_lock);
+	if (jwk_cache[i].canonical && strcmp(jwk_cache[i].canonical, canonical) == 0 &&
+	    EVP_PKEY_up_ref(jwk_cache[i].key) == 1)
+		key = jwk_cache[i].key;
+	pthread_mutex_unlock(&jwk_cache_lock);
+	if (key)
+		return key;
 	struct problem p;
-	json_t *o = canonical ? json_loads(canonical, JSON_REJECT_DUPLICATES, NULL) : NULL;
-	EVP_PKEY *key = o ? jwk_import(o, &p) : NULL;
+	json_t *o = json_loads(canonical, JSON_REJECT_DUPLICATES, NULL);
+	key = o ? jwk_import(o, &p) : NULL;
 	json_decref(o);
+	if (!key || EVP_PKEY_up_ref(key) != 1)
+		return key;
+	char *copy = xstrdup(canonical);
+	pthread_mutex_lock(&jwk_cache_lock);
+	char *old_s = jwk_cache[i].canonical;
+	EVP_PKEY *old_k = jwk_cache[i].key;
+	jwk_cache[i].canonical = copy;
+	jwk_cache[i].key = key;
+	pthread_mutex_unlock(&jwk_cache_lock);
+	free(old_s);
+	EVP_PKEY_free(old_k);
 	return key;
+}
+
+void jwk_cache_clear(void)
+{
+	pthread_mutex_lock(&jwk_cache_lock);
+	for (size_t i = 0; i < JWK_CACHE_SLOTS; i++) {
+		free(jwk_cache[i].canonical);
+		EVP_PKEY_free(jwk_cache[i].key);
+		jwk_cache[i].canonical = NULL;
+		jwk_cache[i].key = NULL;
+	}
+	pthread_mutex_unlock(&jwk_cache_lock);
 }
 
 void jws_clear(struct jws *j)

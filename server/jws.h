@@ -71,8 +71,11 @@ char *jwk_canonical(EVP_PKEY *key);
 /* RFC 7638 thumbprint: base64url(SHA-256(canonical JWK)), JWK_THUMBPRINT_LEN chars + NUL. */
 int jwk_thumbprint(EVP_PKEY *key, char out[JWK_THUMBPRINT_LEN + 1]);
 
-/* Import a key from its canonical JSON string (as jwk_canonical made it). Caller frees. */
+/* Import a key from its canonical JSON string (as jwk_canonical made it). Caller frees (one
+ * reference: keys are cached and shared, never modify one). Thread-safe. */
 EVP_PKEY *jwk_from_string(const char *canonical);
+/* Drop the cached keys (at shutdown). */
+void jwk_cache_clear(void);
 
 /* Sign for tests and tools: produce a flattened JWS JSON string over `payload` (may be "" for
  * POST-as-GET) with the given protected header members (the function adds "alg" from the key:

@@ -6,6 +6,7 @@
 #include "server/config.h"
 #include "server/http.h"
 #include "server/issuer.h"
+#include "server/jws.h"
 #include "server/nonce.h"
 #include "server/server.h"
 #include "server/store.h"
@@ -302,6 +303,7 @@ out:
 	store_free(srv.store);
 	nonce_pool_free(srv.nonces);
 	ca_free(srv.ca);
+	jwk_cache_clear();
 	free(srv.tls_root_pem);
 	free(cert_pem);
 	free(key_pem);

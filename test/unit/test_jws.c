@@ -793,6 +793,30 @@ static void test_canonical_of_unsupported_key_is_null(void **state)
 	assert_int_equal(jwk_thumbprint(k_ed448, tp), -1);
 }
 
+/* Stored keys are parsed once and shared: the second call gives the same key (one more
+ * reference, freed by the caller as before); after jwk_cache_clear keys are imported again. */
+static void test_from_string_caches_and_shares(void **state)
+{
+	char *s = jwk_canonical(k_p256), *t = jwk_canonical(k_p384);
+	EVP_PKEY *a = jwk_from_string(s), *b = jwk_from_string(s), *c = jwk_from_string(t);
+	assert_non_null(a);
+	assert_ptr_equal(a, b);
+	assert_ptr_not_equal(a, c);
+	assert_int_equal(EVP_PKEY_eq(c, k_p384), 1);
+	EVP_PKEY_free(a);
+	EVP_PKEY_free(b);
+	jwk_cache_clear();
+	EVP_PKEY *d = jwk_from_string(s);
+	assert_non_null(d);
+	assert_int_equal(EVP_PKEY_eq(d, k_p256), 1);
+	assert_int_equal(EVP_PKEY_eq(c, k_p384), 1); /* a caller's reference outlives the cache */
+	EVP_PKEY_free(c);
+	EVP_PKEY_free(d);
+	jwk_cache_clear();
+	free(s);
+	free(t);
+}
+
 /* ---- payload and signing input ---- */
 
 /* RFC 8555 §6.3: an empty payload is a POST-as-GET; "{}" is not. */
@@ -923,6 +947,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
+	jwk_cache_clear();
 	EVP_PKEY *keys[] = {k_rsa, k_rsa1024, k_p256, k_p384, k_p521, k_ed25519, k_ed448};
 	for (size_t i = 0; i < NELEM(keys); i++)
 		EVP_PKEY_free(keys[i]);
@@ -979,6 +1004,7 @@ int main(void)
 	    cmocka_unit_test(test_rsa_canonical_is_minimal),
 	    cmocka_unit_test(test_ec_canonical_is_fixed_length),
 	    cmocka_unit_test(test_canonical_of_unsupported_key_is_null),
+	    cmocka_unit_test(test_from_string_caches_and_shares),
 	    cmocka_unit_test(test_post_as_get_detected),
 	    cmocka_unit_test(test_signing_input_is_as_sent),
 	    cmocka_unit_test(test_sign_sets_alg_from_key),
