@@ -27,9 +27,10 @@ static void usage(FILE *f)
 	      "              [--resolver HOST:PORT]... [--draft 01|02] [--thumbprint TP]...\n"
 	      "              [--hash-prefix URL] [--strict] [--time UNIX] [--json]\n"
 	      "Checks the dns-persist-01 TXT records at _validation-persist.NAME as cobble's validator\n"
-	      "would (spec/dns-persist-01.md). Exit status: 0 valid, 1 invalid, 2 usage error.\n"
+	      "would (docs/dns-persist-01.md). Exit status: 0 valid, 1 invalid, 2 usage error.\n"
 	      "--vectors reads JSON Lines (id, identifier, account_url, issuers, time, draft, strict,\n"
-	      "records, thumbprints, hash_prefix) and prints one verdict per line.\n",
+	      "records, thumbprints, hash_prefix; see test/vectors/README.md) and prints one verdict\n"
+	      "per line. Every verdict names its rule, explained in docs/dns-persist-01.md.\n",
 	      f);
 }
 
