@@ -78,6 +78,7 @@ struct cert_spec {
 	size_t ndns;
 	const char *const *ips;
 	size_t nips;
+	const char *crl_url; /* NULL: no CRL Distribution Points */
 };
 
 /* Log the failed OpenSSL call once, with OpenSSL's reason, and empty this thread's error queue. */
@@ -290,6 +291,42 @@ fail:
 	return NULL;
 }
 
+/* RFC 5280 §4.2.1.13: one DistributionPoint whose fullName is the URI url. */
+static int add_cdp(X509 *x, const char *url)
+{
+	CRL_DIST_POINTS *cdp = CRL_DIST_POINTS_new();
+	DIST_POINT *dp = DIST_POINT_new();
+	GENERAL_NAME *gn = GENERAL_NAME_new();
+	ASN1_IA5STRING *uri = ASN1_IA5STRING_new();
+	int rc = -1;
+	if (!cdp || !dp || !gn || !uri || !ASN1_STRING_set(uri, url, -1) ||
+	    !(dp->distpoint = DIST_POINT_NAME_new())) {
+		ossl_fail("CRL_DIST_POINTS_new");
+		goto out;
+	}
+	GENERAL_NAME_set0_value(gn, GEN_URI, uri);
+	uri = NULL;
+	dp->distpoint->type = 0;
+	if (!(dp->distpoint->name.fullname = GENERAL_NAMES_new()) ||
+	    !sk_GENERAL_NAME_push(dp->distpoint->name.fullname, gn)) {
+		ossl_fail("GENERAL_NAMES_new");
+		goto out;
+	}
+	gn = NULL;
+	if (!sk_DIST_POINT_push(cdp, dp)) {
+		ossl_fail("sk_DIST_POINT_push");
+		goto out;
+	}
+	dp = NULL;
+	rc = add_ext(x, NID_crl_distribution_points, cdp, 0, "X509_add1_ext_i2d(crlDistributionPoints)");
+out:
+	ASN1_IA5STRING_free(uri);
+	GENERAL_NAME_free(gn);
+	DIST_POINT_free(dp);
+	CRL_DIST_POINTS_free(cdp);
+	return rc;
+}
+
 /* The extensions of RFC 5280 §4.2.1 that cobble uses; the SKI is also written to keyid. */
 static int add_extensions(X509 *x, const struct cert_spec *s, unsigned char keyid[KEYID_LEN])
 {
@@ -370,6 +407,9 @@ static int add_extensions(X509 *x, const struct cert_spec *s, unsigned char keyi
 			goto out;
 	}
 
+	/* §4.2.1.13: where the issuer's CRL is (a fullName URI) */
+	if (s->crl_url && add_cdp(x, s->crl_url))
+		goto out;
 	/* §4.2.1.6: critical when the subject is empty. */
 	if (s->ndns + s->nips > 0) {
 		if (!(san = san_new(s)))
@@ -615,6 +655,24 @@ char *ca_intermediate_key_pem(const struct ca *ca, int i)
 	return i >= 0 && i < ca->nh ? xstrdup(ca->issuer_key_pem) : NULL;
 }
 
+int ca_crl_signer(const struct ca *ca, int i, X509 **cert, EVP_PKEY **key, const unsigned char **keyid,
+                  size_t *idlen)
+{
+	if (i < 0 || i >= ca->nh)
+		return -1;
+	BIO *b = BIO_new_mem_buf(ca->h[i].inter_pem, -1);
+	*cert = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+	BIO_free(b);
+	if (!*cert) {
+		ossl_fail("PEM_read_bio_X509(intermediate)");
+		return -1;
+	}
+	*key = ca->issuer_key;
+	*keyid = ca->issuer_keyid;
+	*idlen = KEYID_LEN;
+	return 0;
+}
+
 /* --- issuance ---------------------------------------------------------------------------- */
 
 int ca_issue(struct ca *ca, EVP_PKEY *pub, const char *const *dns, size_t ndns,
@@ -664,6 +722,7 @@ int ca_issue(struct ca *ca, EVP_PKEY *pub, const char *const *dns, size_t ndns,
 	s.ndns = ndns;
 	s.ips = ips;
 	s.nips = nips;
+	s.crl_url = ca->opt.crl_url[0] ? ca->opt.crl_url : NULL;
 	if (!(leaf = cert_make(&s, keyid)))
 		goto out;
 	if (serial_hex(X509_get0_serialNumber(leaf), out->serial)) {

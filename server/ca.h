@@ -14,6 +14,8 @@ struct ca_options {
 	int chain_length;          /* intermediates between leaf and root, >= 1 (Pebble's CHAIN_LENGTH) */
 	int alternate_roots;       /* extra hierarchies, >= 0 (Pebble's ALTERNATE_ROOTS) */
 	int validity_days;         /* default leaf validity when the order gives no notAfter, >= 1 */
+	char crl_url[256];         /* RFC 5280 §4.2.1.13: put in every leaf's CRL Distribution
+	                              Points when not empty */
 };
 
 struct ca;
@@ -70,6 +72,20 @@ void ca_issued_clear(struct ca_issued *out);
  * Returns 0, or -1 with a sentence in err. */
 int ca_cert_inspect(const struct ca *ca, const unsigned char *der, size_t len, char serial[41],
                     EVP_PKEY **pub, char *err, size_t errlen);
+
+/* One revoked certificate, for ca_crl. */
+struct ca_revoked {
+	char serial[41]; /* hex, as ca_issued writes it */
+	time_t when;
+	int reason;      /* RFC 5280 §5.3.1 CRLReason; 0 (unspecified) leaves the extension out */
+};
+
+/* RFC 5280 §5: the CRL of hierarchy i's issuing intermediate (server/ca_crl.c): version 2, that
+ * intermediate's name, thisUpdate now, nextUpdate now + next_update, the revoked certificates
+ * with their reason codes, CRL Number `number` and the AKI. DER in *der (caller frees with
+ * OPENSSL_free). Returns 0, or -1 after logging. */
+int ca_crl(const struct ca *ca, int i, const struct ca_revoked *rev, size_t n, long number,
+           long next_update, unsigned char **der, size_t *len);
 
 /* The TLS identity of cobble's listeners: a throwaway root "cobble TLS root" (ECDSA P-256) and a
  * leaf for the given names. New PEM strings for the caller to free. Returns 0 or -1. */

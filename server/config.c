@@ -297,6 +297,8 @@ static const struct key top_keys[] = {
     INT("httpPort", http_port),
     INT("tlsPort", tls_port),
     STR("ocspResponderURL", ocsp_responder_url),
+    STR("crlListenAddress", crl_listen_address),
+    BOOL("crlDistributionPoints", crl_cdp),
     BOOL("externalAccountBindingRequired", eab_required),
     FN("externalAccountMACKeys", parse_eab_keys),
     LIST("domainBlocklist", domain_blocklist, ndomain_blocklist),
@@ -540,6 +542,11 @@ int config_validate(const struct config *c, char *err, size_t errlen)
 		            c->management_address);
 	if (!!c->certificate[0] != !!c->private_key[0])
 		return fail(err, errlen, "certificate and privateKey: give both or neither");
+	if (c->crl_listen_address[0] && !valid_hostport(c->crl_listen_address))
+		return fail(err, errlen, "crlListenAddress \"%s\": expected HOST:PORT", c->crl_listen_address);
+	if (c->crl_cdp && !c->crl_listen_address[0])
+		return fail(err, errlen, "crlDistributionPoints is true but crlListenAddress is empty: the URL "
+		            "in the certificates must be plain http (RFC 5280 §4.2.1.13); set crlListenAddress");
 	if (c->eab_required && c->neab_keys == 0)
 		return fail(err, errlen,
 		            "externalAccountBindingRequired is true but externalAccountMACKeys is empty: "

@@ -40,6 +40,8 @@ struct config {
 	/* Pebble's keys */
 	int http_port, tls_port;
 	char ocsp_responder_url[256];
+	char crl_listen_address[128];   /* plain-HTTP CRL listener "HOST:PORT"; "" = none */
+	bool crl_cdp;                   /* leaves name that listener's /crl/0 (CRL Distribution Points) */
 	bool eab_required;
 	struct eab_key *eab_keys;       /* owned; config_clear wipes and frees them */
 	size_t neab_keys;

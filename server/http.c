@@ -49,7 +49,7 @@ static const struct route acme_routes[] = {
     {"renewalInfo", PATH_RENEWAL_INFO "/", true, M_GET | M_HEAD | M_POST, wfe_renewal_info},
 };
 
-static struct MHD_Daemon *acme_daemon, *mgmt_daemon;
+static struct MHD_Daemon *acme_daemon, *mgmt_daemon, *crl_daemon;
 static struct server *the_server;
 
 /* ---- the reply path ---- */
@@ -185,6 +185,15 @@ static void dispatch(struct req *r)
 		http_reply_problem(r, &p);
 		return;
 	}
+	if (r->crl) { /* the plain-HTTP CRL listener serves /crl/N and nothing else */
+		if ((m == M_GET || m == M_HEAD) && util_has_prefix(r->path, "/crl/")) {
+			mgmt_crl(r, r->path + strlen("/crl/"));
+		} else {
+			problem_set(&p, PROB_MALFORMED, 404, "this listener serves only GET /crl/N");
+			http_reply_problem(r, &p);
+		}
+		return;
+	}
 	if (r->mgmt) {
 		/* the test hooks take POST: Pebble's /set-renewal-info/ (RFC 9773 testing) and cobble's */
 		bool hook = m == M_POST && mgmt_takes_post(r->path);
@@ -249,7 +258,7 @@ static MHD_RESULT_T send_reply(struct req *r)
 	r->resp = NULL;
 	if (r->ctype)
 		MHD_add_response_header(resp, "Content-Type", r->ctype);
-	if (!r->mgmt) {
+	if (!r->mgmt && !r->crl) {
 		/* RFC 8555 §6.5: every response carries a fresh nonce; §7.1: Link to the directory */
 		char nonce[NONCE_LEN + 1];
 		nonce_issue(r->srv->nonces, nonce);
@@ -283,6 +292,7 @@ static MHD_RESULT_T on_request(void *cls, struct MHD_Connection *conn, const cha
 		r->srv = the_server;
 		r->conn = conn;
 		r->mgmt = cls == (void *)&mgmt_daemon;
+		r->crl = cls == (void *)&crl_daemon;
 		r->method = method;
 		const char *q = strchr(url, '?');
 		r->path = q ? xstrndup(url, (size_t)(q - url)) : xstrdup(url);
@@ -329,7 +339,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (!r)
 		return;
 	double ms = (util_now_mono() - r->started) * 1000.0;
-	log_msg(LOG_INFO, r->reqid, "%s %s %s%s%s -> %d %.1fms", r->mgmt ? "mgmt" : "acme", r->method,
+	log_msg(LOG_INFO, r->reqid, "%s %s %s%s%s -> %d %.1fms", r->mgmt ? "mgmt" : r->crl ? "crl" : "acme", r->method,
 	        r->path, r->account[0] ? " account=" : "", r->account, r->status, ms);
 	free(r->path);
 	free(r->body);
@@ -399,8 +409,8 @@ static struct MHD_Daemon *start_one(const char *addr, void *tag, const char *cer
 	 * Finished, and GnuTLS recomputes the Finished HMAC on each entry (TLS 1.3: HKDF over
 	 * SHA-384): a connection cost 1.3 ms of CPU, 3x gnutls-serv. With poll it is entered
 	 * twice and costs what GnuTLS alone costs (make bench, "connection" rows). */
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_TLS | MHD_USE_ERROR_LOG |
-	                 MHD_ALLOW_SUSPEND_RESUME;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG |
+	                 MHD_ALLOW_SUSPEND_RESUME | (cert ? MHD_USE_TLS : 0); /* no cert: plain HTTP */
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	/* a pool of one is no pool: MHD warns, so leave the option out */
@@ -432,6 +442,14 @@ int http_start(struct server *srv, const char *cert_pem, const char *key_pem, ch
 		http_stop();
 		return -1;
 	}
+	/* RFC 5280 §4.2.1.13: CRLs over plain http (a CRL is signed; TLS would be circular) */
+	if (srv->cfg->crl_listen_address[0]) {
+		crl_daemon = start_one(srv->cfg->crl_listen_address, &crl_daemon, NULL, NULL, 1, err, errlen);
+		if (!crl_daemon) {
+			http_stop();
+			return -1;
+		}
+	}
 	return 0;
 }
 
@@ -441,5 +459,7 @@ void http_stop(void)
 		MHD_stop_daemon(acme_daemon);
 	if (mgmt_daemon)
 		MHD_stop_daemon(mgmt_daemon);
-	acme_daemon = mgmt_daemon = NULL;
+	if (crl_daemon)
+		MHD_stop_daemon(crl_daemon);
+	acme_daemon = mgmt_daemon = crl_daemon = NULL;
 }

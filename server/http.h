@@ -26,6 +26,7 @@ struct req {
 	char *path;             /* without the query string */
 	char reqid[17];
 	bool mgmt;              /* on the management listener */
+	bool crl;               /* on the plain-HTTP CRL listener */
 	char base[300];         /* "https://host:port", from baseURL or the Host header */
 	char *body;
 	size_t body_len;

@@ -4,6 +4,7 @@
 #include "server/ca.h"
 #include "server/cmd.h"
 #include "server/config.h"
+#include "server/crl.h"
 #include "server/http.h"
 #include "server/issuer.h"
 #include "server/jws.h"
@@ -215,8 +216,17 @@ static int run_server(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	/* RFC 5280 §4.2.1.13: the plain-HTTP CRL listener's URL in every leaf (crlDistributionPoints) */
+	if (cfg.crl_cdp) {
+		const char *colon = strrchr(cfg.crl_listen_address, ':');
+		int hl = (int)(colon - cfg.crl_listen_address);
+		bool any = hl == 0 || strncmp(cfg.crl_listen_address, "0.0.0.0", (size_t)hl) == 0 ||
+		           strncmp(cfg.crl_listen_address, "[::]", (size_t)hl) == 0;
+		snprintf(cfg.ca.crl_url, sizeof cfg.ca.crl_url, "http://%.*s%s/crl/0", any ? 9 : hl,
+		         any ? "localhost" : cfg.crl_listen_address, colon);
+	}
 	srv.ca = ca_new(&cfg.ca);
-	if (!srv.ca) {
+	if (!srv.ca || !(srv.crl = crl_new(srv.ca))) {
 		fprintf(stderr, "cobble: could not create the CA keys (see the log above)\n");
 		goto out;
 	}
@@ -302,6 +312,7 @@ out:
 	issuer_free(srv.issuer);
 	store_free(srv.store);
 	nonce_pool_free(srv.nonces);
+	crl_free(srv.crl);
 	ca_free(srv.ca);
 	jwk_cache_clear();
 	free(srv.tls_root_pem);

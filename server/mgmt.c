@@ -3,6 +3,7 @@
  * client conformance report. */
 #include "common/util.h"
 #include "server/conformance.h"
+#include "server/crl.h"
 #include "server/events.h"
 #include "server/faults.h"
 #include "server/wfe.h"
@@ -57,6 +58,24 @@ static bool pem_resource(struct req *r, const char *path)
 		return true;
 	}
 	return false;
+}
+
+/* GET /crl/N: hierarchy N's CRL (RFC 5280 §5), DER; also on the plain-HTTP CRL listener. */
+void mgmt_crl(struct req *r, const char *num)
+{
+	char *end;
+	long i = strtol(num, &end, 10);
+	size_t len = 0;
+	unsigned char *der = *num && !*end ? crl_get(r->srv->crl, (int)i, &len) : NULL;
+	if (!der) {
+		char msg[128];
+		snprintf(msg, sizeof msg, "/crl/ takes an index from 0 to %d (one CRL per issuing intermediate)",
+		         ca_nroots(r->srv->ca) - 1);
+		not_found(r, msg);
+		return;
+	}
+	/* RFC 5280 §4.2.1.13 and RFC 2585 §4.2: a DER CRL served as application/pkix-crl */
+	http_reply_raw(r, 200, "application/pkix-crl", (char *)der, len);
 }
 
 static void cert_status(struct req *r, const char *serial)
@@ -352,6 +371,10 @@ void mgmt_route(struct req *r, const char *path)
 		return;
 	if (strcmp(path, "/conformance") == 0 || util_has_prefix(path, "/conformance/")) {
 		conformance_resource(r, path[12] ? path + 13 : NULL);
+		return;
+	}
+	if (util_has_prefix(path, "/crl/")) {
+		mgmt_crl(r, path + strlen("/crl/"));
 		return;
 	}
 	if (util_has_prefix(path, "/cert-status-by-serial/")) {

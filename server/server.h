@@ -7,6 +7,7 @@
 #include "server/nonce.h"
 #include "server/store.h"
 
+struct crl;
 struct va;
 struct issuer;
 
@@ -14,6 +15,7 @@ struct server {
 	struct config *cfg;
 	struct store *store;
 	struct ca *ca;
+	struct crl *crl;          /* the CRLs of the issuing intermediates */
 	struct nonce_pool *nonces;
 	struct va *va;
 	struct issuer *issuer;    /* finalize jobs: signing happens off the request threads */

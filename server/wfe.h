@@ -44,6 +44,8 @@ void mgmt_route(struct req *r, const char *arg);
 /* The management listener's POST resources: Pebble's ARI hook and cobble's (mgmt.c). */
 #define MGMT_SET_RENEWAL_INFO "/set-renewal-info/"
 bool mgmt_takes_post(const char *path);
+/* GET /crl/N (mgmt.c), on the management listener and the plain-HTTP CRL listener. */
+void mgmt_crl(struct req *r, const char *num);
 /* Before a handler: an injected error or the maintenance switch (server/faults.c) answers the
  * request instead. Returns true when it did. */
 bool wfe_faults(struct req *r, const char *resource, const char *arg);

@@ -2,6 +2,7 @@
  * revokeCert (§7.6), by the issuing account or by the certificate's own key. */
 #include "common/b64.h"
 #include "common/util.h"
+#include "server/crl.h"
 #include "server/events.h"
 #include "server/wfe.h"
 
@@ -144,6 +145,7 @@ void wfe_revoke(struct req *r, const char *arg)
 	}
 	if (store_cert_revoke(srv->store, serial, reason, &p) < 0)
 		goto fail;
+	crl_revoke(srv->crl, serial, reason, time(NULL)); /* RFC 5280 §5: a new CRL at once */
 	events_add("revocation", serial, c.account_id, "revoked", "reason %d, requested %s", reason,
 	           post.have_acct ? "by the issuing account" : "with the certificate's key");
 	http_reply_raw(r, 200, NULL, NULL, 0);

@@ -25,7 +25,7 @@
 
 static EVP_PKEY *leaf_ec, *leaf_rsa; /* made once: RSA key generation is slow under ASan */
 
-static const struct ca_options default_opt = {CA_KEY_ECDSA_P256, 1, 0, 90};
+static const struct ca_options default_opt = {CA_KEY_ECDSA_P256, 1, 0, 90, ""};
 
 /* --- helpers ------------------------------------------------------------------------------ */
 
@@ -142,11 +142,11 @@ struct hier_case {
 };
 
 static const struct hier_case hier_cases[] = {
-	{"default ECDSA P-256 hierarchy", {CA_KEY_ECDSA_P256, 1, 0, 90}, &leaf_ec},
-	{"RSA-2048 hierarchy", {CA_KEY_RSA2048, 1, 0, 90}, &leaf_rsa},
-	{"chain_length 3 puts 3 intermediates in the chain", {CA_KEY_ECDSA_P256, 3, 0, 90}, &leaf_ec},
-	{"alternate_roots 2 gives 3 chains", {CA_KEY_ECDSA_P256, 1, 2, 90}, &leaf_rsa},
-	{"alternate roots with longer chains", {CA_KEY_ECDSA_P256, 2, 1, 30}, &leaf_ec},
+	{"default ECDSA P-256 hierarchy", {CA_KEY_ECDSA_P256, 1, 0, 90, ""}, &leaf_ec},
+	{"RSA-2048 hierarchy", {CA_KEY_RSA2048, 1, 0, 90, ""}, &leaf_rsa},
+	{"chain_length 3 puts 3 intermediates in the chain", {CA_KEY_ECDSA_P256, 3, 0, 90, ""}, &leaf_ec},
+	{"alternate_roots 2 gives 3 chains", {CA_KEY_ECDSA_P256, 1, 2, 90, ""}, &leaf_rsa},
+	{"alternate roots with longer chains", {CA_KEY_ECDSA_P256, 2, 1, 30, ""}, &leaf_ec},
 };
 
 /* Root: self-signed CA, KU keyCertSign+cRLSign critical, SKI. Intermediates: CA with pathlen
@@ -328,9 +328,9 @@ static void test_ca_new_refuses_bad_options(void **state)
 {
 	(void)state;
 	static const struct ca_options bad[] = {
-	    {CA_KEY_ECDSA_P256, 0, 0, 90},  /* chain_length >= 1 */
-	    {CA_KEY_ECDSA_P256, 1, -1, 90}, /* alternate_roots >= 0 */
-	    {CA_KEY_ECDSA_P256, 1, 0, 0},   /* validity_days >= 1 */
+	    {CA_KEY_ECDSA_P256, 0, 0, 90, ""},  /* chain_length >= 1 */
+	    {CA_KEY_ECDSA_P256, 1, -1, 90, ""}, /* alternate_roots >= 0 */
+	    {CA_KEY_ECDSA_P256, 1, 0, 0, ""},   /* validity_days >= 1 */
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		assert_null(ca_new(&bad[i]));
