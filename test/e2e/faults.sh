@@ -30,6 +30,9 @@ meets() {
 	mark=$(wc -l <"$COBBLE_LOG")
 	RC=0
 	timeout 90 "$@" >"$T/$client-$fault.out" 2>&1 || RC=$?
+	# cobble logs a request when its reply is sent: the line may come just after the client exits
+	wait_for 5 sh -c "tail -n +$((mark + 1)) '$COBBLE_LOG' | grep -q 'acme POST /acme/new-order '"
+	sleep 0.3
 	tail -n +"$((mark + 1))" "$COBBLE_LOG" | grep 'acme POST /acme/new-order ' >"$T/$client-$fault.orders"
 	TRIES=$(wc -l <"$T/$client-$fault.orders")
 	GAP=$(awk '{ split($1, t, "T"); split(t[2], h, ":"); s = h[1] * 3600 + h[2] * 60 + h[3] + 0;
