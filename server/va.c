@@ -72,8 +72,8 @@ static void describe_record(const char *record, char *out, size_t outlen)
 	json_decref(arr);
 }
 
-/* The verdict as the store records it: the one place a method's result becomes an outcome. */
-static void record_outcome(struct va_worker *w, const struct va_job *job, const struct va_result *res)
+struct validation_outcome va_outcome(const struct config *cfg, const struct va_job *job,
+                                     const struct va_result *res)
 {
 	struct validation_outcome o = {
 	    .ok = res->ok,
@@ -84,9 +84,16 @@ static void record_outcome(struct va_worker *w, const struct va_job *job, const 
 	    .persist_until = res->persist_until,
 	};
 	/* spec dns-persist-01 §4: under -02 a persist authz never outlives the record's persistUntil */
-	if (res->ok && res->has_persist_until && w->srv->cfg->persist_draft == PERSIST_DRAFT_02 &&
+	if (res->ok && res->has_persist_until && cfg->persist_draft == PERSIST_DRAFT_02 &&
 	    strcmp(job->type, "dns-persist-01") == 0)
 		o.expires_cap = res->persist_until > (uint64_t)INT64_MAX ? 0 : (time_t)res->persist_until;
+	return o;
+}
+
+/* The verdict as the store records it. */
+static void record_outcome(struct va_worker *w, const struct va_job *job, const struct va_result *res)
+{
+	struct validation_outcome o = va_outcome(w->srv->cfg, job, res);
 	store_challenge_finish(w->srv->store, job->authz_id, job->chal_id, &o);
 }
 

@@ -20,4 +20,9 @@ void va_free(struct va *va); /* va_stop, then free; NULL is a no-op */
 /* Queue a copy of job. Returns 0, or -1 when the queue is full. */
 int va_submit(struct va *va, const struct va_job *job);
 
+/* The outcome the store records for a method's result: the one place a result becomes an
+ * outcome (and so the one place of the -02 expiry clamp). Points into res (borrowed). */
+struct validation_outcome va_outcome(const struct config *cfg, const struct va_job *job,
+                                     const struct va_result *res);
+
 #endif

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "server/va.h"
 #include "test/unit/va_fake.h"
 
 #define TXT DNS_QTYPE_TXT
@@ -175,10 +176,70 @@ static void test_persist_rules(void **state)
 		check_case(&cases[i]);
 }
 
+/* --- the outcome the store records: spec §4's -02 expiry clamp (va_outcome in server/va.c) --- */
+
+static const struct clamp_case {
+	const char *rule;
+	enum persist_draft draft;
+	const char *type;
+	bool ok, has_persist_until;
+	uint64_t persist_until;
+	time_t expires_cap; /* expected; 0 = none */
+} clamps[] = {
+    {"§4 -02: a valid persist authz expires no later than persistUntil", PERSIST_DRAFT_02, "dns-persist-01", true,
+     true, 4102444800u, (time_t)4102444800},
+    {"§4 -02: no persistUntil, no cap", PERSIST_DRAFT_02, "dns-persist-01", true, false, 0, 0},
+    {"§4 -02: a persistUntil beyond time_t is no cap (far future)", PERSIST_DRAFT_02, "dns-persist-01", true, true,
+     UINT64_MAX, 0},
+    {"§4 -01: persistUntil does not cap the authz", PERSIST_DRAFT_01, "dns-persist-01", true, true, 4102444800u, 0},
+    {"§4: an invalid result caps nothing", PERSIST_DRAFT_02, "dns-persist-01", false, true, 4102444800u, 0},
+    {"§4: only dns-persist-01 is capped", PERSIST_DRAFT_02, "dns-01", true, true, 4102444800u, 0},
+};
+
+static void test_expiry_clamp(void **state)
+{
+	for (size_t i = 0; i < sizeof clamps / sizeof clamps[0]; i++) {
+		const struct clamp_case *c = &clamps[i];
+		struct va_fake f;
+		va_fake_init(&f, "example.com", c->type, NULL);
+		f.cfg.persist_draft = c->draft;
+		f.res.ok = c->ok;
+		f.res.has_persist_until = c->has_persist_until;
+		f.res.persist_until = c->persist_until;
+		f.res.record_ttl = 60;
+		print_message("# %s\n", c->rule);
+		struct validation_outcome o = va_outcome(&f.cfg, &f.job, &f.res);
+		assert_int_equal(o.expires_cap, c->expires_cap);
+		assert_int_equal(o.ok, c->ok);
+		assert_int_equal(o.record_ttl, 60);
+		assert_true(o.persist_until == c->persist_until);
+		va_fake_clear(&f);
+	}
+}
+
+/* the whole path: the validator reads persistUntil from the record and the outcome caps at it */
+static void test_persist_until_from_the_record_caps_the_authz(void **state)
+{
+	static const struct dns_fake_rr zone[] = {
+	    {VP "example.com", TXT, DNS_OK, 60, {REC02 "; persistUntil=" Y2100}},
+	    {0},
+	};
+	struct va_fake f;
+	va_fake_init(&f, "example.com", "dns-persist-01", zone);
+	f.cfg.persist_draft = PERSIST_DRAFT_02;
+	va_dns_persist(&f.w, &f.job, &f.res);
+	assert_true(f.res.ok);
+	struct validation_outcome o = va_outcome(&f.cfg, &f.job, &f.res);
+	assert_int_equal(o.expires_cap, (time_t)4102444800);
+	va_fake_clear(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_persist_rules),
+	    cmocka_unit_test(test_expiry_clamp),
+	    cmocka_unit_test(test_persist_until_from_the_record_caps_the_authz),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
