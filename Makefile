@@ -110,10 +110,10 @@ fuzz: deps
 	  mkdir -p build-fuzz/corpus/$$n; \
 	  build-fuzz/bin/$$n -max_total_time=$(FUZZ_SECONDS) build-fuzz/corpus/$$n test/fuzz/corpus/$$n || exit 1; done
 
-# The Docker setup (docker/), built and run with podman; see scripts/docker-test.sh.
+# The Docker setup (docker/), built and run with podman; see test/docker-test.sh.
 .PHONY: docker-test
 docker-test:
-	@bash scripts/docker-test.sh
+	@bash test/docker-test.sh
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# docker-test.sh (`make docker-test`): the Docker setup, tested without a Docker engine.
+# test/docker-test.sh (`make docker-test`): the Docker setup, tested without a Docker engine.
 # With Debian's podman, buildah and podman-compose it builds docker/Dockerfile and
 # docker/knot/Dockerfile, starts docker/compose.yaml, gets a certificate through it by
 # dns-persist-01 (test/node/persist-client.js for ACME, scripts/persist-record.sh for the record),
@@ -21,18 +21,17 @@ if [ -z "${_DOCKER_TEST_INNER:-}" ]; then
 fi
 
 cd "$(dirname "$0")/.."
+. test/lib/tap.sh
+WAIT_FOR_POLL=0.5 # each poll runs podman
 STATE=${COBBLE_DOCKER_STATE:-/var/tmp/cobble-docker-test}
 BASE_IMAGE=docker.io/library/debian:bookworm-slim
 PROJECT=cobbledockertest
 START=$(date +%s)
 WORK=
 PROJECT_UP=0
-NPASS=0 NFAIL=0 N=0
 RUN_PID=
 
 say() { printf '# [%3ds] %s\n' $(($(date +%s) - START)) "$*"; }
-ok() { N=$((N + 1)); NPASS=$((NPASS + 1)); echo "ok $N - $*"; }
-notok() { N=$((N + 1)); NFAIL=$((NFAIL + 1)); echo "not ok $N - $*"; }
 fatal() {
 	notok "$*"
 	exit 1
@@ -86,11 +85,11 @@ cleanup() {
 		down
 	fi
 	[ -n "$WORK" ] && rm -rf "$WORK"
-	if [ "$rc" -ne 0 ] && [ "$NFAIL" -eq 0 ]; then
+	if [ "$rc" -ne 0 ] && [ "$_fails" -eq 0 ]; then
 		notok "docker-test stopped early (exit $rc$([ "$rc" = 143 ] && echo ": DOCKER_TEST_TIMEOUT or a signal"))"
 	fi
-	echo "docker-test: $NPASS passed, $NFAIL failed"
-	[ "$NFAIL" -eq 0 ] && exit "$rc"
+	echo "docker-test: $_passes passed, $_fails failed"
+	[ "$_fails" -eq 0 ] && exit "$rc"
 	exit 1
 }
 exec 8>&1 9>&2
@@ -100,7 +99,7 @@ trap 'exit 143' INT TERM
 WORK=$(mktemp -d /tmp/cobble-docker-test.XXXXXX)
 
 # rootful podman (as CI and the developers' machines run): rootless needs a setup of its own
-[ "$(id -u)" -eq 0 ] || fatal "run as root: scripts/docker-test.sh uses rootful podman"
+[ "$(id -u)" -eq 0 ] || fatal "run as root: test/docker-test.sh uses rootful podman"
 
 # ---- 1. what the test needs on the host (idempotent) ----
 pkgs=(podman buildah debootstrap fuse-overlayfs uidmap slirp4netns runc podman-compose catatonit
@@ -125,7 +124,7 @@ fi
 # ---- 2. podman of our own: runc with explicit ulimits, cgroupfs, a private image store ----
 mkdir -p "$STATE/storage" "$STATE/run"
 cat >"$STATE/containers.conf" <<EOF
-# written by scripts/docker-test.sh
+# written by test/docker-test.sh
 [containers]
 default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
 [engine]
@@ -134,7 +133,7 @@ cgroup_manager = "cgroupfs"
 events_logger = "file"
 EOF
 cat >"$STATE/storage.conf" <<EOF
-# written by scripts/docker-test.sh
+# written by test/docker-test.sh
 [storage]
 driver = "overlay"
 graphroot = "$STATE/storage"
@@ -251,14 +250,6 @@ WRAP
 	echo "$CTX/docker/compose.host.yaml"
 }
 
-wait_for() { # wait_for SECONDS CMD...
-	local end=$(($(date +%s) + $1))
-	shift
-	until "$@" >/dev/null 2>&1; do
-		[ "$(date +%s)" -lt "$end" ] || return 1
-		sleep 0.5
-	done
-}
 acme_up() { curl -fsS --max-time 3 --cacert "$BUNDLE" "https://localhost:$ACME_PORT/dir" -o /dev/null; }
 bundle_out() { pm cp "$COBBLE_CTR:/tmp/cobble-ca.pem" "$BUNDLE" && [ -s "$BUNDLE" ]; }
 knot_up() { pm exec "$KNOT_CTR" kdig @127.0.0.1 -p "$1" +short +time=1 +retry=0 example.test SOA | grep -q ns.cobble.invalid; }

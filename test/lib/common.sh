@@ -1,7 +1,7 @@
-# Shared helpers for the end-to-end scripts (source it). Each script prints TAP lines:
-#   ok - name      not ok - name      ok - name # SKIP reason
-# and exits 0 when all passed (1 otherwise). Everything runs on loopback inside the runner's
-# private network namespace; each script gets its own scratch directory in $T.
+# Shared helpers for the end-to-end scripts (source it). Each script prints TAP lines (ok, notok,
+# skip, check and wait_for are in tap.sh) and exits 0 when all passed (1 otherwise). Everything
+# runs on loopback inside the runner's private network namespace; each script gets its own
+# scratch directory in $T.
 set -u
 # knotd, knotc and friends live in /usr/sbin, which is not on an ordinary user's PATH on Debian
 case ":$PATH:" in *:/usr/sbin:*) ;; *) PATH=$PATH:/usr/sbin ;; esac
@@ -9,21 +9,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 SHARED=${COBBLE_SHARED:-$ROOT/../shared}
 COBBLE_BIN=${COBBLE_BIN:-$ROOT/build/cobble}
 T=$(mktemp -d /tmp/cobble-e2e.XXXXXX)
-_fails=0
 _pids=()
-
-ok() { echo "ok - $*"; }
-notok() { echo "not ok - $*"; _fails=$((_fails + 1)); }
-skip() { echo "ok - $1 # SKIP $2"; }
-# check NAME CMD...: run CMD, ok when it exits 0 (its output goes to the log on failure).
-check() {
-	local name=$1; shift
-	local out
-	if out=$("$@" 2>&1); then ok "$name"; else notok "$name"; echo "$out" | sed 's/^/    # /' | tail -n 40; fi
-}
-
-# show FILE...: the files as TAP diagnostics.
-show() { local f; for f in "$@"; do [ -s "$f" ] && sed 's/^/    #   /' "$f" | head -40; done; }
+. "$ROOT/test/lib/tap.sh"
 
 # jq_ok NAME TAG EXPR [JQ-ARGS...]: a TAP line for jq EXPR on $T/TAG.json; on failure shows the
 # JSON and $T/TAG.err, then calls jq_ok_more TAG when the script defines it.
@@ -41,15 +28,6 @@ jq_ok() {
 
 # A free TCP port on 127.0.0.1 (asks the kernel; tiny race accepted in tests).
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-# wait_for SECONDS CMD...: poll CMD every 0.1 s until it succeeds.
-wait_for() {
-	local deadline=$(( $(date +%s) + $1 )); shift
-	until "$@" >/dev/null 2>&1; do
-		[ "$(date +%s)" -ge "$deadline" ] && return 1
-		sleep 0.1
-	done
-}
 
 bg() { "$@" & _pids+=($!); }
 
