@@ -529,6 +529,7 @@ static int resolve(struct dns *d, const char *name, uint16_t type, dns_rr_fn fn,
 		}
 		if (rcode != 0 && rcode != 3) {
 			ans->result = DNS_SERVFAIL;
+			ans->refused = rcode == 5;
 			dns_detail_set(ans->detail, sizeof ans->detail, "%s from %s for %s %s", rcode_name(rcode),
 			               ans->resolver, type_name(type), cur);
 			break;

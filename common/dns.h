@@ -46,6 +46,8 @@ struct dns_answer {
 	char detail[256];       /* a sentence for problem details, e.g. "SERVFAIL from 127.0.0.1:5353" */
 	char resolver[64];      /* which resolver answered (for validationRecord) */
 	bool secure;            /* DNSSEC status was "secure" */
+	bool refused;           /* the rcode was REFUSED (result DNS_SERVFAIL): CAA climbing reads it
+	                           as "no CAA here", a server that does not serve that zone */
 	struct dns_txt_rr *txt; /* for dns_txt */
 	size_t ntxt;
 	char **addrs;           /* for dns_addrs: text addresses, A first then AAAA */

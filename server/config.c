@@ -39,6 +39,10 @@ void config_defaults(struct config *c)
 	c->issuer_names[c->nissuer_names++] = xstrdup("cobble.test");
 	c->persist_reuse = true;
 	c->persist_reuse_days = 10;
+	c->fail_limit_identifier = 30;
+	c->fail_limit_account = 300;
+	c->fail_limit_window = 3600;
+	c->caa = true;
 	snprintf(c->dnssec, sizeof c->dnssec, "off");
 	c->dns_timeout_ms = 5000;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -76,6 +80,7 @@ void config_clear(struct config *c)
 	free_list(c->domain_blocklist, &c->ndomain_blocklist);
 	free_list(c->challenges, &c->nchallenges);
 	free_list(c->issuer_names, &c->nissuer_names);
+	free_list(c->caa_identities, &c->ncaa_identities);
 	free_list(c->resolvers, &c->nresolvers);
 	free_list(c->tls_names, &c->ntls_names);
 }
@@ -86,6 +91,12 @@ bool config_challenge_enabled(const struct config *c, const char *type)
 		if (strcmp(c->challenges[i], type) == 0)
 			return true;
 	return false;
+}
+
+const char *const *config_caa_identities(const struct config *c, size_t *n)
+{
+	*n = c->ncaa_identities ? c->ncaa_identities : c->nissuer_names;
+	return (const char *const *)(c->ncaa_identities ? c->caa_identities : c->issuer_names);
 }
 
 const struct eab_key *config_eab_key(const struct config *c, const char *kid)
@@ -253,6 +264,37 @@ static int parse_persist_draft(struct config *c, json_t *v, const char *where, c
 	return 0;
 }
 
+/* spec §4a: {"perIdentifier": n, "perAccount": n, "windowSeconds": n}, any subset. */
+static int parse_fail_limits(struct config *c, json_t *v, const char *where, const char *name, char *err,
+                             size_t errlen)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+	} keys[] = {
+	    {"perIdentifier", offsetof(struct config, fail_limit_identifier)},
+	    {"perAccount", offsetof(struct config, fail_limit_account)},
+	    {"windowSeconds", offsetof(struct config, fail_limit_window)},
+	};
+	const char *k;
+	json_t *n;
+	if (!json_is_object(v))
+		goto bad;
+	json_object_foreach(v, k, n) {
+		size_t i = 0;
+		while (i < NKEYS(keys) && strcmp(keys[i].name, k) != 0)
+			i++;
+		if (i == NKEYS(keys) || !json_is_integer(n) || json_integer_value(n) < 0 ||
+		    json_integer_value(n) > 1000000000)
+			goto bad;
+		*(int *)((char *)c + keys[i].off) = (int)json_integer_value(n);
+	}
+	return 0;
+bad:
+	return fail(err, errlen, "%s%s: expected {\"perIdentifier\": n, \"perAccount\": n, \"windowSeconds\": "
+	            "seconds} with whole numbers >= 0 (0 turns a limit off)", where, name);
+}
+
 static const struct key persist_keys[] = {
     FN("draft", parse_persist_draft),
     LIST("issuerDomainNames", issuer_names, nissuer_names),
@@ -262,6 +304,7 @@ static const struct key persist_keys[] = {
     BOOL("reuse", persist_reuse),
     INT("reuseMaxDays", persist_reuse_days),
     STR("accountHashPrefix", account_hash_prefix),
+    FN("failedValidationLimits", parse_fail_limits),
 };
 
 static const struct key dns_keys[] = {
@@ -317,6 +360,8 @@ static const struct key top_keys[] = {
     STR("logLevel", log_level),
     STR("logFormat", log_format),
     BOOL("strict", strict),
+    BOOL("caa", caa),
+    LIST("caaIdentities", caa_identities, ncaa_identities),
 };
 
 static int set_key(struct config *c, const struct key *k, const char *where, json_t *v, char *err,
@@ -533,6 +578,51 @@ static bool canonical_issuer(const char *s)
 	return strstr(s, "..") == NULL;
 }
 
+/* An absolute https URI with a host and none of the characters a CAA/dns-persist parameter value
+ * cannot carry (draft -02 §3.2: accountHashPrefix goes into a record's accounturi). */
+static bool valid_hash_prefix(const char *s)
+{
+	if (!util_has_prefix(s, "https://") || !s[8] || s[8] == '/')
+		return false;
+	for (const char *p = s; *p; p++)
+		if (*p == ';' || *p == '=' || (unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
+			return false;
+	return true;
+}
+
+/* spec §3, §4a and §5: draft -02 URLs, failed-validation limits, CAA identities. */
+static int validate_persist(const struct config *c, char *err, size_t errlen)
+{
+	if (c->account_hash_prefix[0] && !valid_hash_prefix(c->account_hash_prefix))
+		return fail(err, errlen,
+		            "dnsPersist.accountHashPrefix \"%s\": expected an absolute https URI prefix with a host "
+		            "and no \";\", \"=\" or white space (draft -02 §3.2), e.g. "
+		            "\"https://ca.internal:14000/acme/account-hash/\"",
+		            c->account_hash_prefix);
+	if (c->fail_limit_window < 1 || c->fail_limit_window > 30 * 86400)
+		return fail(err, errlen, "dnsPersist.failedValidationLimits.windowSeconds: expected 1 to %d",
+		            30 * 86400);
+	for (size_t i = 0; i < c->ncaa_identities; i++)
+		if (!canonical_issuer(c->caa_identities[i]))
+			return fail(err, errlen,
+			            "caaIdentities: \"%s\" is not a lowercase A-label domain name without a trailing dot",
+			            c->caa_identities[i]);
+	/* draft -02 §3.1-3.2: every issuer domain name a challenge carries is one of the CA's CAA
+	 * identities (the directory's issuerDomainNames are the same list, so they all appear) */
+	for (size_t i = 0; c->ncaa_identities && i < c->nissuer_names; i++) {
+		bool found = false;
+		for (size_t k = 0; k < c->ncaa_identities; k++)
+			found |= strcmp(c->issuer_names[i], c->caa_identities[k]) == 0;
+		if (!found)
+			return fail(err, errlen,
+			            "caaIdentities: lacks \"%s\" from dnsPersist.issuerDomainNames; every issuer domain "
+			            "name must also be a CAA identity (draft -02 §3.1-3.2): add it to caaIdentities or "
+			            "remove it from issuerDomainNames",
+			            c->issuer_names[i]);
+	}
+	return 0;
+}
+
 int config_validate(const struct config *c, char *err, size_t errlen)
 {
 	if (!valid_hostport(c->listen_address))
@@ -611,5 +701,5 @@ int config_validate(const struct config *c, char *err, size_t errlen)
 		return fail(err, errlen, "logLevel: expected debug, info, warn or error");
 	if (c->base_url[0] && !util_has_prefix(c->base_url, "https://"))
 		return fail(err, errlen, "baseURL: must start with https://");
-	return 0;
+	return validate_persist(c, err, errlen);
 }

@@ -63,6 +63,12 @@ struct config {
 	bool persist_jit, persist_subdomains, persist_strict, persist_reuse;
 	int persist_reuse_days;         /* <= 10 */
 	char account_hash_prefix[256];  /* -02; "" = <base>/acme/account-hash/ */
+	/* spec §4a: failed dns-persist-01 validations in a sliding window; 0 turns a limit off */
+	int fail_limit_identifier, fail_limit_account, fail_limit_window;
+	/* CAA (RFC 8659, RFC 8657; spec §5) */
+	bool caa;                       /* check CAA after every method's own check */
+	char *caa_identities[10];       /* none configured = the issuer domain names */
+	size_t ncaa_identities;
 	/* DNS */
 	char *resolvers[CONFIG_MAX_LIST];
 	size_t nresolvers;
@@ -93,6 +99,8 @@ int config_env(struct config *c, char *err, size_t errlen);
 int config_validate(const struct config *c, char *err, size_t errlen);
 void config_clear(struct config *c);
 bool config_challenge_enabled(const struct config *c, const char *type);
+/* The CA's CAA identities (borrowed from c): caaIdentities, else the issuer domain names. */
+const char *const *config_caa_identities(const struct config *c, size_t *n);
 /* The MAC key configured for kid (borrowed from c), or NULL. */
 const struct eab_key *config_eab_key(const struct config *c, const char *kid);
 

@@ -163,6 +163,13 @@ static void set_base(struct req *r)
 			r->base[n - 1] = '\0';
 		return;
 	}
+	if (c->persist_draft == PERSIST_DRAFT_02 && !r->mgmt) {
+		/* spec §3 (draft -02 §4.5): account URLs stay stable for the account's lifetime, so
+		 * without baseURL they are built from https://localhost:<ACME port>, never from Host */
+		const char *colon = strrchr(c->listen_address, ':');
+		snprintf(r->base, sizeof r->base, "https://localhost:%s", colon ? colon + 1 : "443");
+		return;
+	}
 	const char *host = http_header(r, "Host");
 	/* Host is attacker-controlled text that ends up in URLs: keep it to host[:port] characters */
 	bool ok = host && *host && strlen(host) < 256;

@@ -5,6 +5,7 @@
 #include "server/cmd.h"
 #include "server/config.h"
 #include "server/crl.h"
+#include "server/faillimit.h"
 #include "server/http.h"
 #include "server/issuer.h"
 #include "server/jws.h"
@@ -260,6 +261,7 @@ static int run_server(int argc, char **argv)
 	}
 	srv.store = store_new();
 	srv.nonces = nonce_pool_new(NONCE_WINDOW);
+	srv.fails = faillimit_new(cfg.fail_limit_identifier, cfg.fail_limit_account, cfg.fail_limit_window);
 	srv.va = va_new(&srv, err, sizeof err);
 	if (!srv.va) {
 		fprintf(stderr, "cobble: validation: %s\n", err);
@@ -310,6 +312,7 @@ stop:
 out:
 	va_free(srv.va);
 	issuer_free(srv.issuer);
+	faillimit_free(srv.fails);
 	store_free(srv.store);
 	nonce_pool_free(srv.nonces);
 	crl_free(srv.crl);

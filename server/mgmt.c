@@ -5,6 +5,7 @@
 #include "server/conformance.h"
 #include "server/crl.h"
 #include "server/events.h"
+#include "server/faillimit.h"
 #include "server/faults.h"
 #include "server/wfe.h"
 
@@ -290,6 +291,29 @@ static void conformance_table(FILE *f)
 	json_decref(rep);
 }
 
+/* spec §4a: the failed-validation counters, highest first. */
+static void fails_table(FILE *f, const struct config *c, struct faillimit *fl)
+{
+	struct faillimit_row rows[20];
+	unsigned long refused = 0;
+	size_t n = fl ? faillimit_rows(fl, rows, sizeof rows / sizeof rows[0], &refused) : 0;
+	fprintf(f, "<h2>Failed dns-persist-01 validations</h2>\n<p>Limits (config "
+	           "<code>dnsPersist.failedValidationLimits</code>): %d per identifier, %d per account in "
+	           "%d seconds (0 = off); <span id=\"fails-refused\">%lu</span> challenge%s refused so "
+	           "far.</p>\n<table id=\"fails\"><tr><th>kind</th><th>identifier or account</th>"
+	           "<th>failures in the window</th><th>limit</th></tr>\n",
+	        c->fail_limit_identifier, c->fail_limit_account, c->fail_limit_window, refused,
+	        refused == 1 ? "" : "s");
+	for (size_t i = 0; i < n; i++) {
+		fprintf(f, "<tr><td>%s</td><td><code>", rows[i].kind);
+		html_escape(f, rows[i].key);
+		fprintf(f, "</code></td><td>%d</td><td>%d</td></tr>\n", rows[i].failures, rows[i].limit);
+	}
+	if (n == 0)
+		fputs("<tr><td colspan=\"4\">none in the window</td></tr>\n", f);
+	fputs("</table>\n", f);
+}
+
 /* The status page: plain HTML, no scripts. */
 static void index_page(struct req *r)
 {
@@ -343,6 +367,7 @@ static void index_page(struct req *r)
 		        i, i, i, i, i);
 	fputs("</ul>\n<p>Certificate status: <code>/cert-status-by-serial/&lt;hex&gt;</code>; renewalInfo "
 	      "test hook: <code>POST /set-renewal-info/</code></p>\n", f);
+	fails_table(f, c, r->srv->fails);
 	events_table(f, "Recent validations", "validation", NULL);
 	events_table(f, "Recent orders and certificates", "order", "certificate");
 	conformance_table(f);

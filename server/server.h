@@ -8,6 +8,7 @@
 #include "server/store.h"
 
 struct crl;
+struct faillimit;
 struct va;
 struct issuer;
 
@@ -19,6 +20,7 @@ struct server {
 	struct nonce_pool *nonces;
 	struct va *va;
 	struct issuer *issuer;    /* finalize jobs: signing happens off the request threads */
+	struct faillimit *fails;  /* failed dns-persist-01 validations (spec §4a) */
 	char *tls_root_pem;       /* what a client must trust to reach the listeners */
 };
 

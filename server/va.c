@@ -6,6 +6,7 @@
 #include "common/workq.h"
 #include "server/challenge.h"
 #include "server/events.h"
+#include "server/faillimit.h"
 
 #include <jansson.h>
 #include <libpsl.h>
@@ -102,6 +103,9 @@ static void run_jit(struct va_worker *w, struct va_job *job)
 {
 	struct va_result res = {0};
 	va_dns_persist(w, job, &res);
+	/* spec §5: a JIT match must pass CAA too before the authz turns valid */
+	if (res.ok && w->srv->cfg->caa)
+		va_caa(w, job, &res);
 	struct problem p;
 	bool started = false;
 	if (res.ok && store_challenge_start(w->srv->store, job->authz_id, job->chal_id, &started, NULL, &p) == 0 &&
@@ -145,7 +149,13 @@ static void run_job(void *state, void *arg)
 	} else {
 		problem_set(&res.error, PROB_SERVER_INTERNAL, 500, "this build of cobble does not validate %s", job->type);
 	}
+	/* spec §5: CAA for every method, once its own check passed (never under always-valid) */
+	if (res.ok && cfg->caa && !cfg->va_always_valid && strcmp(job->ident.type, "dns") == 0)
+		va_caa(w, job, &res);
 	record_outcome(w, job, &res);
+	/* spec §4a: every dns-persist-01 outcome but valid counts against the limits */
+	if (!res.ok && strcmp(job->type, "dns-persist-01") == 0)
+		faillimit_record(w->srv->fails, job->account_id, job->ident.value);
 	/* one line per validation: method, identifier, what was looked at, verdict, reason */
 	char subject[300];
 	snprintf(subject, sizeof subject, "%s %s%s", job->type, job->wildcard ? "*." : "", job->ident.value);

@@ -59,4 +59,14 @@ void va_dns01(struct va_worker *w, const struct va_job *job, struct va_result *r
 void va_dns_account01(struct va_worker *w, const struct va_job *job, struct va_result *res);
 void va_tlsalpn01(struct va_worker *w, const struct va_job *job, struct va_result *res); /* RFC 8737 */
 
+/* CAA (server/va_caa.c; spec §5), after a method's own check passed (res->ok): climbs from the
+ * identifier and turns res into a `caa` refusal or a `dns` failure; adds the CAA answer to
+ * res->validation_record either way. */
+void va_caa(struct va_worker *w, const struct va_job *job, struct va_result *res);
+struct dns_answer;
+/* The climb alone: fills *ans with the relevant RRset (ans->ncaa 0 when there is none anywhere)
+ * and *owner with where it stands (borrowing from fqdn). Returns 0, or -1 with p filled (dns). */
+int va_caa_lookup(struct dns *dns, const char *fqdn, struct dns_answer *ans, const char **owner,
+                  struct problem *p);
+
 #endif

@@ -1,6 +1,7 @@
 /* wfe_authz: authorizations (RFC 8555 §7.5, deactivation §7.5.2) and challenges (§7.5.1):
  * a challenge POST queues the validation and answers at once with the challenge `processing`. */
 #include "common/util.h"
+#include "server/faillimit.h"
 #include "server/va.h"
 #include "server/wfe.h"
 
@@ -155,6 +156,13 @@ void wfe_challenge(struct req *r, const char *arg)
 	if (json_object_get(post.payload, "keyAuthorization")) {
 		problem_set(&p, PROB_MALFORMED, 400,
 		            "do not send \"keyAuthorization\": the server computes it (RFC 8555 §7.5.1); POST {}");
+		goto fail;
+	}
+	/* spec §4a (draft -02 §9.3.1): past a failed-validation limit no new attempt starts */
+	int wait;
+	if (strcmp(c->type, "dns-persist-01") == 0 && c->status == ST_PENDING &&
+	    faillimit_check(srv->fails, post.acct.id, a.ident.value, &p, &wait) < 0) {
+		http_add_header(r, "Retry-After", "%d", wait);
 		goto fail;
 	}
 	bool started;

@@ -39,9 +39,14 @@ void wfe_directory(struct req *r, const char *arg)
 	                                    : "data:text/plain,cobble%20is%20a%20test%20CA%3A%20nothing%20"
 	                                      "it%20issues%20is%20trusted%20anywhere"));
 	json_object_set_new(meta, "externalAccountRequired", json_boolean(c->eab_required));
-	json_t *caa = json_array();
+	/* RFC 8555 §7.1.1 caaIdentities; draft -02 §3.1: issuerDomainNames are a subset of them */
+	size_t ncaa;
+	const char *const *ids = config_caa_identities(c, &ncaa);
+	json_t *caa = json_array(), *issuers = json_array();
+	for (size_t i = 0; i < ncaa; i++)
+		json_array_append_new(caa, json_string(ids[i]));
 	for (size_t i = 0; i < c->nissuer_names; i++)
-		json_array_append_new(caa, json_string(c->issuer_names[i]));
+		json_array_append_new(issuers, json_string(c->issuer_names[i]));
 	json_object_set_new(meta, "caaIdentities", caa);
 	json_t *profiles = json_object();
 	for (size_t i = 0; i < c->nprofiles; i++)
@@ -52,8 +57,10 @@ void wfe_directory(struct req *r, const char *arg)
 		json_object_set_new(meta, "accountHashPrefix",
 		                    c->account_hash_prefix[0] ? json_string(c->account_hash_prefix)
 		                                              : json_string_take(wfe_url(r, PATH_ACCOUNT_HASH)));
-		json_object_set_new(meta, "issuerDomainNames", json_deep_copy(caa));
+		json_object_set_new(meta, "issuerDomainNames", issuers);
+		issuers = NULL;
 	}
+	json_decref(issuers);
 	json_object_set_new(d, "meta", meta);
 	http_reply_json(r, 200, d);
 }

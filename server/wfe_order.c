@@ -6,6 +6,7 @@
 #include "server/ari.h"
 #include "server/challenge.h"
 #include "server/events.h"
+#include "server/faillimit.h"
 #include "server/faults.h"
 #include "server/issuer.h"
 #include "server/va.h"
@@ -287,6 +288,14 @@ static bool jit_start(struct req *r, const struct account *acct, const struct au
 		for (size_t k = 0; k < fresh[i].nchal; k++) {
 			if (strcmp(fresh[i].chal[k].type, "dns-persist-01") != 0)
 				continue;
+			/* spec §4a: past a failed-validation limit the JIT check is not run either; the
+			 * authz stays pending and its challenge POST is answered rateLimited */
+			struct problem lp;
+			int wait;
+			if (faillimit_check(r->srv->fails, acct->id, fresh[i].ident.value, &lp, &wait) < 0) {
+				jit_done(r);
+				continue;
+			}
 			struct va_job job;
 			wfe_va_job(r, acct, &fresh[i], &fresh[i].chal[k], &job);
 			job.jit = true;

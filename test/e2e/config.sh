@@ -37,6 +37,20 @@ check_fails "an EAB MAC key under 32 bytes is refused (RFC 7518 §3.2)" 'externa
 	'{"externalAccountMACKeys": {"kid-1": "MDEyMzQ1Njc4OWFiY2RlZg"}}'
 check_fails "an empty EAB key id is refused" 'externalAccountMACKeys: a key id must be 1 to 127 characters' \
 	'{"externalAccountMACKeys": {"": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY"}}'
+# draft -02 §3.1-3.2 and spec §3, §5: accountHashPrefix and caaIdentities
+for bad in 'http://ca.test/h/' 'https://ca.test/h;x/' 'https://ca.test/h=/' 'https://ca.test/a b/' 'https:///h/'; do
+	check_fails "accountHashPrefix \"$bad\" is refused (absolute https, no ;, = or white space)" \
+		'dnsPersist.accountHashPrefix' "{\"dnsPersist\": {\"accountHashPrefix\": \"$bad\"}}"
+done
+check "accountHashPrefix https://ca.test:14000/acme/account-hash/ passes" \
+	cc -config <(echo '{"dnsPersist": {"draft": "02", "accountHashPrefix": "https://ca.test:14000/acme/account-hash/"}}')
+check_fails "every issuer domain name must be a CAA identity" \
+	'caaIdentities: lacks "ca.test" from dnsPersist.issuerDomainNames' \
+	'{"caaIdentities": ["cobble.test"], "dnsPersist": {"issuerDomainNames": ["cobble.test", "ca.test"]}}'
+check_fails "caaIdentities must be canonical" 'caaIdentities: "Cobble.Test"' '{"caaIdentities": ["Cobble.Test"]}'
+check "caaIdentities may hold more names than the issuer domain names" \
+	cc -config <(echo '{"caaIdentities": ["cobble.test", "other.test"], "caa": true}')
+check_fails "caa must be true or false" 'caa: expected true or false' '{"caa": "on"}'
 out=$(COBBLE_WFE_NONCEREJECT=abc "$COBBLE_BIN" --check-config 2>&1); rc=$?
 [ "$rc" -eq 1 ] && grep -q 'COBBLE_WFE_NONCEREJECT' <<<"$out" && ok "a bad environment knob is named" ||
 	{ notok "a bad environment knob is named"; echo "$out" | sed 's/^/    # /'; }

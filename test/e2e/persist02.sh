@@ -19,6 +19,11 @@ curl -sS --cacert "$CA_BUNDLE" "$DIR_URL" >"$T/dir02.json"
 jq_ok "draft 02 directory meta: accountHashPrefix (default) and issuerDomainNames" dir02 \
 	'.meta.accountHashPrefix == $p and .meta.issuerDomainNames == ["cobble.test"]' \
 	--arg p "https://localhost:$ACME_PORT/acme/account-hash/"
+# spec §3 (draft -02 §4.5): URLs stay stable, so under 02 the Host header never shapes them
+curl -sS --cacert "$CA_BUNDLE" -H "Host: other.example:8443" "$DIR_URL" >"$T/dirhost.json"
+jq_ok "draft 02: every directory URL comes from https://localhost:<port> even with another Host" dirhost \
+	'[.newAccount, .newOrder, .meta.accountHashPrefix] | all(startswith($b))' \
+	--arg b "https://localhost:$ACME_PORT/"
 PREFIX=$(jq -r '.meta.accountHashPrefix // empty' "$T/dir02.json")
 [ -n "$PREFIX" ] || PREFIX="https://localhost:$ACME_PORT/acme/account-hash/"
 

@@ -23,7 +23,7 @@ E=urn:ietf:params:acme:error:
 
 # --- DNS, ports, cobble ----------------------------------------------------------------------
 knot_start "$Z" || { notok "knotd serves $Z"; exit 1; }
-for h in www redir loop badport tohttps wrongbody tls tlsnoext tlsnoncrit tlswrongsan tlsnoalpn; do
+for h in www redir loop badport tohttps wrongbody tls tlsnoext tlsnoncrit tlswrongsan tlsnoalpn caa caameth; do
 	knot_set "$Z" "$h" 60 A 127.0.0.1 || { notok "knot_set $h.$Z A"; exit 1; }
 done
 knot_set "$Z" v6 60 AAAA ::1 && knot_set "$Z" both 60 AAAA ::1 && knot_set "$Z" both 60 A 127.0.0.1 ||
@@ -213,9 +213,10 @@ tls_noalpn() { tls_server "$1" "DNS:$2" critical none; }
 # --- http-01 ------------------------------------------------------------------------------------
 acme_case http-ok http-01 "www.$Z" serve_ka
 issued "http-01 www.$Z" http-ok "DNS:www.$Z"
-jq_ok "http-01: the validation record names the URL, port, addresses and the address used" http-ok \
+jq_ok "http-01: the validation record names the URL, port, addresses, the address used and the CAA answer" http-ok \
 	'.challenge.validationRecord == [{url: $u, hostname: $h, port: $p, addressesResolved: ["127.0.0.1"],
-	  addressUsed: "127.0.0.1", resolverAddrs: [$r]}]' \
+	  addressUsed: "127.0.0.1", resolverAddrs: [$r]}, {type: "CAA", hostname: $h, resolver: $r, caa: [],
+	  caaVerdict: "permitted"}]' \
 	--arg u "http://www.$Z:$HTTP_PORT/.well-known/acme-challenge/$TOKEN" --arg h "www.$Z" \
 	--arg p "$HTTP_PORT" --arg r "127.0.0.1:$KNOT_PORT"
 if grep -qxF "www.$Z:$HTTP_PORT /.well-known/acme-challenge/$TOKEN" "$T/http-hosts"; then
@@ -240,7 +241,7 @@ jq_ok "http-01 ip ::1: the URL has the address in brackets" http-ip6 \
 acme_case http-redir http-01 "redir.$Z" serve_redirect
 issued "http-01 redirected to http://www.$Z/moved/… (port 80 is httpPort)" http-redir "DNS:redir.$Z"
 jq_ok "http-01 redirect: one validation record per hop, the second fetched from httpPort" http-redir \
-	'[.challenge.validationRecord[] | .url] == [$a, $b]' \
+	'[.challenge.validationRecord[] | select(.type != "CAA") | .url] == [$a, $b]' \
 	--arg a "http://redir.$Z:$HTTP_PORT/.well-known/acme-challenge/$TOKEN" \
 	--arg b "http://www.$Z:$HTTP_PORT/moved/$TOKEN"
 
@@ -277,6 +278,20 @@ refused "dns-01 wrong TXT" dns-wrong incorrectResponse \
 
 acme_case dns-nx dns-01 "dnsnx.$Z" nothing
 refused "dns-01 no record (NXDOMAIN)" dns-nx dns "_acme-challenge\\.dnsnx\\.$Z.*NXDOMAIN.*expected a TXT record \"$(rx "$DNSV")\""
+
+# --- CAA for every method (RFC 8659, RFC 8657; spec/dns-persist-01.md §5) ---------------------
+knot_set "$Z" caa 60 CAA '0 issue "otherca.example"'
+acme_case http-caa http-01 "caa.$Z" serve_ka
+refused "http-01 under a CAA record naming another CA" http-caa caa \
+	"CAA records at caa\\.$Z.*0 issue \"otherca\\.example\".*names otherca\\.example"
+knot_set "$Z" caameth 60 CAA '0 issue "cobble.test; validationmethods=http-01"'
+acme_case dns-caa dns-01 "caameth.$Z" set_txt
+refused "dns-01 under CAA validationmethods=http-01" dns-caa caa \
+	"caameth\\.$Z.*validationmethods=http-01 does not include dns-01"
+acme_case http-caaok http-01 "caameth.$Z" serve_ka
+issued "http-01 under CAA validationmethods=http-01" http-caaok "DNS:caameth.$Z"
+jq_ok "http-01 ip 127.0.0.1: no CAA lookup for an IP identifier" http-ip \
+	'[.challenge.validationRecord[] | select(.type == "CAA")] == []'
 
 # --- tls-alpn-01 --------------------------------------------------------------------------------
 acme_case tls-ok tls-alpn-01 "tls.$Z" tls_good

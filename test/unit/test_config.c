@@ -117,7 +117,9 @@ static const char every_key[] =
     " \"chainLength\": 2, \"alternateRoots\": 3,"
     " \"dnsPersist\": {\"draft\": \"02\", \"issuerDomainNames\": [\"a.test\", \"b.test\"], \"jit\": true,"
     " \"subdomains\": true, \"strict\": true, \"reuse\": false, \"reuseMaxDays\": 9,"
-    " \"accountHashPrefix\": \"https://ca.test/h/\"},"
+    " \"accountHashPrefix\": \"https://ca.test/h/\","
+    " \"failedValidationLimits\": {\"perIdentifier\": 1, \"perAccount\": 2, \"windowSeconds\": 60}},"
+    " \"caa\": false, \"caaIdentities\": [\"a.test\", \"b.test\", \"c.test\"],"
     " \"dns\": {\"resolvers\": [\"127.0.0.1:53\", \"[::1]:5353\"], \"dnssec\": \"require\","
     " \"trustAnchor\": \"anchor.key\", \"timeoutMs\": 100},"
     " \"vaWorkers\": 11, \"logLevel\": \"debug\", \"logFormat\": \"json\", \"strict\": true}";
@@ -175,6 +177,12 @@ static void test_every_key_is_read_into_its_field(void **state)
 		assert_false(c.persist_reuse);
 		assert_int_equal(c.persist_reuse_days, 9);
 		assert_string_equal(c.account_hash_prefix, "https://ca.test/h/");
+		assert_int_equal(c.fail_limit_identifier, 1);
+		assert_int_equal(c.fail_limit_account, 2);
+		assert_int_equal(c.fail_limit_window, 60);
+		assert_false(c.caa);
+		assert_int_equal(c.ncaa_identities, 3);
+		assert_string_equal(c.caa_identities[2], "c.test");
 		assert_int_equal(c.nresolvers, 2);
 		assert_string_equal(c.resolvers[1], "[::1]:5353");
 		assert_string_equal(c.dnssec, "require");
@@ -235,6 +243,14 @@ static const struct bad_case bad_files[] = {
     {"more than ten issuer names",
      "{\"dnsPersist\": {\"issuerDomainNames\": [\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\",\"h\",\"i\",\"j\",\"k\"]}}",
      "dnsPersist.issuerDomainNames" LIST_MSG},
+    {"failedValidationLimits is an object of whole numbers",
+     "{\"dnsPersist\": {\"failedValidationLimits\": {\"perIdentifier\": -1}}}",
+     "dnsPersist.failedValidationLimits: expected {\"perIdentifier\": n, \"perAccount\": n, \"windowSeconds\": "
+     "seconds} with whole numbers >= 0 (0 turns a limit off)"},
+    {"failedValidationLimits knows its keys", "{\"dnsPersist\": {\"failedValidationLimits\": {\"perIdent\": 1}}}",
+     "dnsPersist.failedValidationLimits: expected {\"perIdentifier\": n, \"perAccount\": n, \"windowSeconds\": "
+     "seconds} with whole numbers >= 0 (0 turns a limit off)"},
+    {"caa is a boolean", "{\"caa\": \"on\"}", "caa: expected true or false"},
     {"a section key of the wrong type names its section", "{\"dnsPersist\": {\"jit\": \"yes\"}}",
      "dnsPersist.jit: expected true or false"},
     {"retryAfter must be an object", "{\"retryAfter\": 3}", RETRY_MSG},
@@ -345,6 +361,20 @@ static const struct bad_case bad_configs[] = {
     {"logFormat is text or json", "{\"logFormat\": \"xml\"}", "logFormat: expected \"text\" or \"json\""},
     {"logLevel is a known level", "{\"logLevel\": \"trace\"}", "logLevel: expected debug, info, warn or error"},
     {"baseURL is https", "{\"baseURL\": \"http://ca.test\"}", "baseURL: must start with https://"},
+    {"accountHashPrefix is https (draft -02 §3.2)", "{\"dnsPersist\": {\"accountHashPrefix\": \"http://ca.test/h/\"}}",
+     "dnsPersist.accountHashPrefix \"http://ca.test/h/\": expected an absolute https URI prefix with a host and no "
+     "\";\", \"=\" or white space (draft -02 §3.2), e.g. \"https://ca.internal:14000/acme/account-hash/\""},
+    {"accountHashPrefix has no ';'", "{\"dnsPersist\": {\"accountHashPrefix\": \"https://ca.test/h;/\"}}",
+     "dnsPersist.accountHashPrefix \"https://ca.test/h;/\": expected an absolute https URI prefix with a host and no "
+     "\";\", \"=\" or white space (draft -02 §3.2), e.g. \"https://ca.internal:14000/acme/account-hash/\""},
+    {"the failure window from 1 second", "{\"dnsPersist\": {\"failedValidationLimits\": {\"windowSeconds\": 0}}}",
+     "dnsPersist.failedValidationLimits.windowSeconds: expected 1 to 2592000"},
+    {"caaIdentities are canonical", "{\"caaIdentities\": [\"Cobble.Test\"]}",
+     "caaIdentities: \"Cobble.Test\" is not a lowercase A-label domain name without a trailing dot"},
+    {"every issuer domain name is a CAA identity (draft -02 §3.1-3.2)",
+     "{\"caaIdentities\": [\"other.test\"]}",
+     "caaIdentities: lacks \"cobble.test\" from dnsPersist.issuerDomainNames; every issuer domain name must also "
+     "be a CAA identity (draft -02 §3.1-3.2): add it to caaIdentities or remove it from issuerDomainNames"},
 };
 
 static void test_every_validation_error(void **state)
