@@ -50,6 +50,7 @@ void config_defaults(struct config *c)
 	c->va_queue = 4096;
 	c->va_sleep_max = 4;          /* Pebble: a random pause before each validation */
 	c->nonce_reject_percent = 5;  /* Pebble: some valid nonces are refused, clients must retry */
+	c->max_orders = 5000; /* ~25 MB of orders, authorizations and chains; see README Performance */
 	c->authz_reuse_percent = 50;  /* Pebble: half the valid authorizations are reused */
 	snprintf(c->log_level, sizeof c->log_level, "info");
 	snprintf(c->log_format, sizeof c->log_format, "text");
@@ -357,6 +358,7 @@ static const struct key top_keys[] = {
     FN("dnsPersist", parse_persist),
     FN("dns", parse_dns),
     INT("vaWorkers", va_workers),
+    INT("maxOrders", max_orders),
     STR("logLevel", log_level),
     STR("logFormat", log_format),
     BOOL("strict", strict),
@@ -508,6 +510,7 @@ int config_env(struct config *c, char *err, size_t errlen)
 	    env_int("VA_SLEEPTIME", 0, 60, &c->va_sleep_max, err, errlen) < 0 ||
 	    env_int("WFE_NONCEREJECT", 0, 100, &c->nonce_reject_percent, err, errlen) < 0 ||
 	    env_int("AUTHZREUSE", 0, 100, &c->authz_reuse_percent, err, errlen) < 0 ||
+	    env_int("MAX_ORDERS", 0, 100000000, &c->max_orders, err, errlen) < 0 ||
 	    env_int("CHAIN_LENGTH", 1, 10, &c->ca.chain_length, err, errlen) < 0 ||
 	    env_int("ALTERNATE_ROOTS", 0, 10, &c->ca.alternate_roots, err, errlen) < 0)
 		return -1;
@@ -692,6 +695,8 @@ int config_validate(const struct config *c, char *err, size_t errlen)
 		            "is not \"off\" (cobble never downloads one)");
 	if (c->dns_timeout_ms < 100 || c->dns_timeout_ms > 60000)
 		return fail(err, errlen, "dns.timeoutMs: expected 100 to 60000");
+	if (c->max_orders < 0)
+		return fail(err, errlen, "maxOrders: expected 0 (no cap) or the number of orders to keep");
 	if (c->va_workers < 1 || c->va_workers > 256)
 		return fail(err, errlen, "vaWorkers: expected 1 to 256");
 	if (strcmp(c->log_format, "text") != 0 && strcmp(c->log_format, "json") != 0)

@@ -77,6 +77,7 @@ struct config {
 	int dns_timeout_ms;
 	/* VA and knobs (Pebble's environment variables) */
 	int va_workers, va_queue;
+	int max_orders;       /* maxOrders: the store's cap on orders (0: none); oldest finished go first */
 	bool va_always_valid;
 	int va_sleep_max;               /* seconds of random sleep before a validation; 0 = none */
 	int nonce_reject_percent;

@@ -260,6 +260,7 @@ static int run_server(int argc, char **argv)
 		}
 	}
 	srv.store = store_new();
+	store_set_max_orders(srv.store, (size_t)cfg.max_orders);
 	srv.nonces = nonce_pool_new(NONCE_WINDOW);
 	srv.fails = faillimit_new(cfg.fail_limit_identifier, cfg.fail_limit_account, cfg.fail_limit_window);
 	srv.va = va_new(&srv, err, sizeof err);

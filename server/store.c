@@ -1,5 +1,6 @@
 /* store: every ACME object, its state machine and lifetime, under one lock; callers get copies. */
 #include "server/store.h"
+#include "server/store_internal.h"
 #include "common/map.h"
 #include "common/util.h"
 
@@ -8,30 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-struct acct_rec {
-	struct account a;
-	char (*orders)[STORE_ID_LEN + 1];
-	size_t norders, cap;
-};
-
-struct store {
-	pthread_mutex_t lock;
-	struct map *accounts;   /* id → struct acct_rec */
-	struct map *by_key;     /* thumbprint → account id (char *) */
-	struct map *authzs;     /* id → struct authz */
-	struct map *orders;     /* id → struct order */
-	struct map *certs;      /* id → struct cert */
-	struct map *by_serial;  /* serial → cert id (char *) */
-	struct map *by_certid;  /* RFC 9773 certID → cert id (char *) */
-	struct map *valid_by_ident; /* "account|type|value|wildcard" → struct id_list of authzs that
-	                               became valid, so reuse lookups never scan every authz */
-};
-
-struct id_list {
-	char (*ids)[STORE_ID_LEN + 1];
-	size_t n, cap;
-};
 
 static void free_id_list(void *v)
 {
@@ -42,7 +19,7 @@ static void free_id_list(void *v)
 
 static void index_valid(struct store *s, const struct authz *a);
 
-static void ident_key(char *out, size_t outlen, const char *account, const struct identifier *id, bool wildcard)
+void store_ident_key(char *out, size_t outlen, const char *account, const struct identifier *id, bool wildcard)
 {
 	snprintf(out, outlen, "%s|%s|%s|%d", account, id->type, id->value, wildcard);
 }
@@ -197,6 +174,7 @@ struct store *store_new(void)
 	s->by_serial = map_new(free);
 	s->by_certid = map_new(free);
 	s->valid_by_ident = map_new(free_id_list);
+	s->retain = store_retain_new();
 	return s;
 }
 
@@ -212,6 +190,7 @@ void store_free(struct store *s)
 	map_free(s->by_serial);
 	map_free(s->by_certid);
 	map_free(s->valid_by_ident);
+	store_retain_free(s->retain);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
@@ -315,7 +294,6 @@ int store_account_rekey(struct store *s, const char *id, const char *old_tp, con
 	return rc;
 }
 
-static void order_refresh(struct store *s, struct order *o, time_t now);
 
 size_t store_account_orders(struct store *s, const char *id, size_t offset, size_t max,
                             char (*ids)[STORE_ID_LEN + 1], size_t *total)
@@ -329,7 +307,7 @@ size_t store_account_orders(struct store *s, const char *id, size_t offset, size
 		struct order *o = map_get(s->orders, r->orders[r->norders - 1 - i]);
 		if (!o)
 			continue;
-		order_refresh(s, o, now);
+		store_order_refresh(s, o, now);
 		if (o->status == ST_INVALID)
 			continue;
 		if (listed++ >= offset && n < max)
@@ -383,7 +361,7 @@ int store_authz_find_valid(struct store *s, const char *account_id, const struct
                            char out_id[STORE_ID_LEN + 1])
 {
 	char key[STORE_ID_LEN + sizeof ident->value + 16];
-	ident_key(key, sizeof key, account_id, ident, wildcard);
+	store_ident_key(key, sizeof key, account_id, ident, wildcard);
 	const struct authz *best = NULL;
 	pthread_mutex_lock(&s->lock);
 	const struct id_list *l = map_get(s->valid_by_ident, key);
@@ -477,7 +455,7 @@ out:
 static void index_valid(struct store *s, const struct authz *a)
 {
 	char key[STORE_ID_LEN + sizeof a->ident.value + 16];
-	ident_key(key, sizeof key, a->account_id, &a->ident, a->wildcard);
+	store_ident_key(key, sizeof key, a->account_id, &a->ident, a->wildcard);
 	struct id_list *l = map_get(s->valid_by_ident, key);
 	if (!l) {
 		l = xcalloc(1, sizeof *l);
@@ -564,12 +542,13 @@ void store_order_add(struct store *s, struct order *in)
 		}
 		memcpy(r->orders[r->norders++], o->id, STORE_ID_LEN + 1);
 	}
+	store_retain_added(s, o);
 	pthread_mutex_unlock(&s->lock);
 }
 
 /* RFC 8555 §7.1.6: a pending order becomes ready when every authorization is valid and invalid
  * when one is not going to be; an unfinished order past its expiry is invalid. Lock held. */
-static void order_refresh(struct store *s, struct order *o, time_t now)
+void store_order_refresh(struct store *s, struct order *o, time_t now)
 {
 	if ((o->status == ST_PENDING || o->status == ST_READY) && now >= o->expires) {
 		o->status = ST_INVALID;
@@ -614,7 +593,7 @@ int store_order_get(struct store *s, const char *id, struct order *out)
 	pthread_mutex_lock(&s->lock);
 	struct order *o = map_get(s->orders, id);
 	if (o) {
-		order_refresh(s, o, now);
+		store_order_refresh(s, o, now);
 		order_copy(out, o);
 	}
 	pthread_mutex_unlock(&s->lock);
@@ -631,7 +610,7 @@ int store_order_begin_finalize(struct store *s, const char *id, struct problem *
 		rc = problem_set(p, PROB_MALFORMED, 404, "no order %s", id);
 		goto out;
 	}
-	order_refresh(s, o, now);
+	store_order_refresh(s, o, now);
 	if (o->status == ST_READY) {
 		/* spec dns-persist-01 §4: an authz past its persistUntil cap cannot be used now */
 		for (size_t i = 0; i < o->nidents; i++) {

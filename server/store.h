@@ -111,6 +111,10 @@ struct store;
 
 struct store *store_new(void);
 void store_free(struct store *s); /* NULL is a no-op */
+/* Memory bound: past max orders (0, the default: none; config maxOrders), the oldest finished
+ * orders are dropped with their authorizations and certificate (store_retain.c). */
+void store_set_max_orders(struct store *s, size_t max);
+unsigned long store_orders_dropped(struct store *s);
 
 void account_clear(struct account *a);
 void authz_clear(struct authz *a);

@@ -37,6 +37,13 @@ run open -c 2 -d 2 --rate 20
 jq_ok "open loop at 20 flows/s: flows complete without errors" open "$FIGURES and .rate == 20"
 stop_cobble
 
+# the order cap: with 10 orders kept, 80 flows run while the oldest finished orders are dropped
+start_cobble COBBLE_VA_ALWAYS_VALID=1 COBBLE_VA_NOSLEEP=1 COBBLE_WFE_NONCEREJECT=0 COBBLE_AUTHZREUSE=0 \
+	COBBLE_MAX_ORDERS=10 -- -log-level warn || exit 1
+run capped -c 4 -n 80 -d 60
+jq_ok "maxOrders 10: 80 flows complete while old orders are dropped" capped "$FIGURES and .flows == 80"
+stop_cobble
+
 # dns-persist-01 for real: each account publishes its record, each flow is validated against Knot
 knot_start bench.test || { notok "knotd serves bench.test"; exit 1; }
 echo '{"dnsPersist": {"reuse": false}}' >"$T/persist.json"
