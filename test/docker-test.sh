@@ -3,7 +3,8 @@
 # With Debian's podman, buildah and podman-compose it builds docker/Dockerfile and
 # docker/knot/Dockerfile, starts docker/compose.yaml, gets a certificate through it by
 # dns-persist-01 (test/node/persist-client.js for ACME, scripts/persist-record.sh for the record),
-# verifies the chain against the root from the management listener, then takes it all down.
+# verifies the chain against the root from the management listener, runs the CI recipes' client
+# job (docker/ci/client-job.sh) beside the image started as a service, then takes it all down.
 #
 # Nothing is pulled from a registry: the base image (debian:bookworm-slim) is made here with
 # debootstrap from Debian's mirror and cached. Podman runs with its own configuration and image
@@ -103,7 +104,7 @@ WORK=$(mktemp -d /tmp/cobble-docker-test.XXXXXX)
 
 # ---- 1. what the test needs on the host (idempotent) ----
 pkgs=(podman buildah debootstrap fuse-overlayfs uidmap slirp4netns runc podman-compose catatonit
-	golang-github-containernetworking-plugin-dnsname openssl curl ca-certificates python3)
+	golang-github-containernetworking-plugin-dnsname openssl curl ca-certificates python3 lego jq)
 command -v node >/dev/null 2>&1 || pkgs+=(nodejs npm)
 missing=()
 for p in "${pkgs[@]}"; do
@@ -192,16 +193,20 @@ say "image sizes: $(pm images --format '{{.Repository}}:{{.Tag}} {{.Size}}' | gr
 pm image prune -f --filter until=168h >/dev/null 2>&1 || true
 
 # ---- 5. compose up ----
-read -r ACME_PORT MGMT_PORT DNS_PORT < <(python3 -c '
-import socket
+# free_ports N: N ports free on 127.0.0.1 for TCP and UDP
+free_ports() {
+	python3 -c '
+import socket, sys
 s = []
-while len(s) < 3:
+while len(s) < int(sys.argv[1]):
     t = socket.socket(); t.bind(("127.0.0.1", 0)); p = t.getsockname()[1]
     u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try: u.bind(("127.0.0.1", p))
     except OSError: continue
     s.append((t, u, p))
-print(*[p for _, _, p in s])')
+print(*[p for _, _, p in s])' "$1"
+}
+read -r ACME_PORT MGMT_PORT DNS_PORT < <(free_ports 3)
 export COBBLE_ACME_PORT=$ACME_PORT COBBLE_MANAGEMENT_PORT=$MGMT_PORT COBBLE_DNS_PORT=$DNS_PORT
 export COBBLE_VA_NOSLEEP=1 COBBLE_WFE_NONCEREJECT=0 # passed through by compose.yaml
 unset COBBLE_VA_ALWAYS_VALID COBBLE_VA_SLEEPTIME COBBLE_AUTHZREUSE COBBLE_CHAIN_LENGTH COBBLE_ALTERNATE_ROOTS
@@ -364,7 +369,21 @@ else
 	notok "order for a name without a record is invalid"
 fi
 
-# ---- 9. down: everything stops promptly ----
+# ---- 9. the CI recipes' client job beside the image run as a service (docker/ci/) ----
+read -r CI_ACME CI_MGMT CI_HTTP < <(free_ports 3)
+if pm run -d --name "${PROJECT}_ci_cobble" --label "io.podman.compose.project=$PROJECT" --network host \
+	-e COBBLE_VA_ALWAYS_VALID=1 -e COBBLE_WFE_NONCEREJECT=5 cobble -listen "127.0.0.1:$CI_ACME" \
+	-management "127.0.0.1:$CI_MGMT" -ca-bundle-out /tmp/cobble-ca.pem >"$WORK/ci-run.log" 2>&1 &&
+	run 180 ci-job env COBBLE_HOST=localhost COBBLE_ACME_PORT="$CI_ACME" COBBLE_MANAGEMENT_PORT="$CI_MGMT" \
+		CI_HTTP_PORT="$CI_HTTP" CI_OUT="$WORK/ci" bash docker/ci/client-job.sh; then
+	ok "docker/ci/client-job.sh (the GitHub Actions and GitLab CI recipes' commands): $(tail -1 "$WORK/ci-job.log")"
+else
+	notok "docker/ci/client-job.sh against the cobble image run as a service"
+	pm logs "${PROJECT}_ci_cobble" 2>&1 | tail -15 | sed 's/^/#   /' || true
+fi
+pm rm -f -t 5 "${PROJECT}_ci_cobble" >/dev/null 2>&1 || true
+
+# ---- 10. down: everything stops promptly ----
 t0=$(date +%s)
 if run 120 down-compose podman-compose --podman-path "$COMPOSE_PODMAN" -p "$PROJECT" -f "$COMPOSE_FILE" down -t 10; then
 	left=$(pm ps -aq --filter "label=io.podman.compose.project=$PROJECT")
