@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -224,4 +225,21 @@ double util_now_mono(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static _Atomic long clock_offset;
+
+time_t util_clock(void)
+{
+	return time(NULL) + (time_t)atomic_load(&clock_offset);
+}
+
+long util_clock_advance(long seconds)
+{
+	return atomic_fetch_add(&clock_offset, seconds) + seconds;
+}
+
+long util_clock_offset(void)
+{
+	return atomic_load(&clock_offset);
 }

@@ -39,5 +39,12 @@ char *util_lower(char *s);
 bool util_has_prefix(const char *s, const char *prefix);
 /* Monotonic clock in seconds (for durations). */
 double util_now_mono(void);
+/* cobble's clock for object lifetimes, ARI windows and dns-persist-01 persistUntil/reuse: the
+ * real time plus an offset the management listener can move forward (POST /clock), so a CI can
+ * test expiry without waiting. Certificates keep the real time. Thread-safe. */
+time_t util_clock(void);
+/* Move the clock forward by seconds (>= 0); returns the offset now. */
+long util_clock_advance(long seconds);
+long util_clock_offset(void);
 
 #endif

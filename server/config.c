@@ -22,6 +22,10 @@ void config_defaults(struct config *c)
 	c->http_port = 5002;
 	c->tls_port = 5001;
 	c->retry_after_authz = 3;
+	/* as Let's Encrypt: orders and pending authorizations 7 days, valid authorizations 30 */
+	c->order_lifetime = 7 * 86400;
+	c->pending_authz_lifetime = 7 * 86400;
+	c->authz_lifetime = 30 * 86400;
 	c->retry_after_order = 5;
 	snprintf(c->profiles[0].name, sizeof c->profiles[0].name, "default");
 	snprintf(c->profiles[0].description, sizeof c->profiles[0].description,
@@ -342,6 +346,9 @@ static const struct key top_keys[] = {
     INT("tlsPort", tls_port),
     STR("ocspResponderURL", ocsp_responder_url),
     STR("crlListenAddress", crl_listen_address),
+    INT("orderLifetime", order_lifetime),
+    INT("authzLifetime", authz_lifetime),
+    INT("pendingAuthzLifetime", pending_authz_lifetime),
     BOOL("crlDistributionPoints", crl_cdp),
     BOOL("externalAccountBindingRequired", eab_required),
     FN("externalAccountMACKeys", parse_eab_keys),
@@ -646,6 +653,8 @@ int config_validate(const struct config *c, char *err, size_t errlen)
 		            "no client could create an account; add {\"key id\": \"base64url MAC key\"}");
 	if (c->http_port < 1 || c->http_port > 65535 || c->tls_port < 1 || c->tls_port > 65535)
 		return fail(err, errlen, "httpPort/tlsPort: expected a port from 1 to 65535");
+	if (c->order_lifetime < 1 || c->authz_lifetime < 1 || c->pending_authz_lifetime < 1)
+		return fail(err, errlen, "orderLifetime, authzLifetime, pendingAuthzLifetime: expected seconds >= 1");
 	if (c->retry_after_authz < 0 || c->retry_after_order < 0)
 		return fail(err, errlen, "retryAfter: seconds must not be negative");
 	if (c->ca.validity_days < 1 || c->ca.validity_days > 3650)

@@ -48,6 +48,7 @@ struct config {
 	char *domain_blocklist[CONFIG_MAX_LIST];
 	size_t ndomain_blocklist;
 	int retry_after_authz, retry_after_order;
+	int order_lifetime, authz_lifetime, pending_authz_lifetime; /* seconds (RFC 8555 "expires") */
 	struct profile profiles[CONFIG_MAX_LIST];
 	size_t nprofiles;
 	char terms_of_service[256];

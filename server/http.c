@@ -206,7 +206,7 @@ static void dispatch(struct req *r)
 		bool hook = m == M_POST && mgmt_takes_post(r->path);
 		if (m != M_GET && m != M_HEAD && !hook) {
 			problem_set(&p, PROB_MALFORMED, 405, "the management interface answers GET, and POST only "
-			            "at its test hooks (" MGMT_SET_RENEWAL_INFO ", /inject, /maintenance, /rate-limits)");
+			            "at its test hooks (" MGMT_SET_RENEWAL_INFO ", /inject, /maintenance, /rate-limits, /clock)");
 			http_add_header(r, "Allow", "GET, HEAD");
 			http_reply_problem(r, &p);
 			return;

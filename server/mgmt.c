@@ -198,8 +198,36 @@ static const struct {
     {"/rate-limits", faults_limits},
 };
 
+/* GET /clock, POST /clock {"advance": seconds}: cobble's clock for object lifetimes, ARI windows
+ * and dns-persist-01 persistUntil/reuse (common/util.h util_clock); never backwards. */
+static void clock_resource(struct req *r)
+{
+	if (strcmp(r->method, "POST") == 0) {
+		struct problem p;
+		json_t *body = r->body ? json_loadb(r->body, r->body_len, 0, NULL) : NULL;
+		json_t *adv = json_object_get(body, "advance");
+		json_int_t secs = json_integer_value(adv);
+		bool ok = json_is_integer(adv) && secs >= 0 && secs <= 20L * 365 * 86400;
+		json_decref(body);
+		if (!ok) {
+			problem_set(&p, PROB_MALFORMED, 400, "/clock: the body must be {\"advance\": seconds} with 0 to "
+			            "20 years of seconds; the clock only moves forward (restart cobble to reset it)");
+			http_reply_problem(r, &p);
+			return;
+		}
+		util_clock_advance((long)secs);
+	}
+	char real[32], now[32];
+	util_time_fmt(time(NULL), real, sizeof real);
+	util_time_fmt(util_clock(), now, sizeof now);
+	http_reply_json(r, 200, json_pack("{s:I, s:s, s:s}", "offset", (json_int_t)util_clock_offset(), "now", now,
+	                                  "realTime", real));
+}
+
 bool mgmt_takes_post(const char *path)
 {
+	if (strcmp(path, "/clock") == 0)
+		return true;
 	for (size_t i = 0; i < sizeof fault_hooks / sizeof fault_hooks[0]; i++)
 		if (strcmp(path, fault_hooks[i].path) == 0)
 			return true;
@@ -356,6 +384,13 @@ static void index_page(struct req *r)
 	fprintf(f, "<li>Knobs: always-valid %s, nonce rejection %d%%, authz reuse %d%%, chain length %d</li>\n",
 	        c->va_always_valid ? "<b>on</b>" : "off", c->nonce_reject_percent, c->authz_reuse_percent,
 	        c->ca.chain_length);
+	if (util_clock_offset() != 0) {
+		char now[32];
+		util_time_fmt(util_clock(), now, sizeof now);
+		fprintf(f, "<li id=\"clock\"><b>Clock moved forward by %ld s</b> (POST /clock): object lifetimes, ARI "
+		           "windows and dns-persist-01 persistUntil are judged at %s; certificates keep the real "
+		           "time</li>\n", util_clock_offset(), now);
+	}
 	fprintf(f, "<li>%zu account%s, %zu order%s, %zu authorization%s, %zu certificate%s</li>\n</ul>\n",
 	        accounts, accounts == 1 ? "" : "s", orders, orders == 1 ? "" : "s", authzs,
 	        authzs == 1 ? "" : "s", certs, certs == 1 ? "" : "s");
@@ -394,6 +429,10 @@ void mgmt_route(struct req *r, const char *path)
 	}
 	if (fault_hook(r, path))
 		return;
+	if (strcmp(path, "/clock") == 0) {
+		clock_resource(r);
+		return;
+	}
 	if (strcmp(path, "/conformance") == 0 || util_has_prefix(path, "/conformance/")) {
 		conformance_resource(r, path[12] ? path + 13 : NULL);
 		return;

@@ -299,7 +299,7 @@ size_t store_account_orders(struct store *s, const char *id, size_t offset, size
                             char (*ids)[STORE_ID_LEN + 1], size_t *total)
 {
 	size_t n = 0, listed = 0;
-	time_t now = time(NULL);
+	time_t now = util_clock(); /* POST /clock moves it */
 	pthread_mutex_lock(&s->lock);
 	struct acct_rec *r = map_get(s->accounts, id);
 	for (size_t i = 0; r && i < r->norders; i++) {
@@ -344,7 +344,7 @@ void store_authz_add(struct store *s, struct authz *in)
 
 int store_authz_get(struct store *s, const char *id, struct authz *out)
 {
-	time_t now = time(NULL);
+	time_t now = util_clock(); /* POST /clock moves it */
 	pthread_mutex_lock(&s->lock);
 	struct authz *a = map_get(s->authzs, id);
 	if (a) {
@@ -384,7 +384,7 @@ int store_authz_find_valid(struct store *s, const char *account_id, const struct
 int store_authz_deactivate(struct store *s, const char *id, struct problem *p)
 {
 	int rc = 0;
-	time_t now = time(NULL);
+	time_t now = util_clock(); /* POST /clock moves it */
 	pthread_mutex_lock(&s->lock);
 	struct authz *a = map_get(s->authzs, id);
 	enum status st = a ? authz_effective(a, now) : ST_INVALID;
@@ -414,7 +414,7 @@ int store_challenge_start(struct store *s, const char *authz_id, const char *cha
                           struct authz *out, struct problem *p)
 {
 	int rc = 0;
-	time_t now = time(NULL);
+	time_t now = util_clock(); /* POST /clock moves it */
 	*started = false;
 	pthread_mutex_lock(&s->lock);
 	struct authz *a = map_get(s->authzs, authz_id);
@@ -462,7 +462,7 @@ static void index_valid(struct store *s, const struct authz *a)
 		map_put(s->valid_by_ident, key, l);
 	}
 	/* drop entries no longer valid, so a list stays as short as the live authzs */
-	time_t now = time(NULL);
+	time_t now = util_clock(); /* POST /clock moves it */
 	size_t k = 0;
 	for (size_t i = 0; i < l->n; i++) {
 		const struct authz *o = map_get(s->authzs, l->ids[i]);
@@ -491,7 +491,7 @@ int store_challenge_finish(struct store *s, const char *authz_id, const char *ch
                            const struct validation_outcome *o)
 {
 	int rc = -1;
-	time_t now = time(NULL);
+	time_t now = util_clock(); /* POST /clock moves it */
 	pthread_mutex_lock(&s->lock);
 	struct authz *a = map_get(s->authzs, authz_id);
 	struct challenge *c = a ? find_chal(a, chal_id) : NULL;
@@ -510,6 +510,8 @@ int store_challenge_finish(struct store *s, const char *authz_id, const char *ch
 			a->record_ttl = o->record_ttl;
 			a->has_persist_until = o->has_persist_until;
 			a->persist_until = o->persist_until;
+			if (o->valid_lifetime > 0) /* RFC 8555 §7.1.4: a valid authz has its own expiry */
+				a->expires = now + o->valid_lifetime;
 			if (o->expires_cap && o->expires_cap < a->expires)
 				a->expires = o->expires_cap;
 		}
@@ -589,7 +591,7 @@ void store_order_refresh(struct store *s, struct order *o, time_t now)
 
 int store_order_get(struct store *s, const char *id, struct order *out)
 {
-	time_t now = time(NULL);
+	time_t now = util_clock(); /* POST /clock moves it */
 	pthread_mutex_lock(&s->lock);
 	struct order *o = map_get(s->orders, id);
 	if (o) {
@@ -603,7 +605,7 @@ int store_order_get(struct store *s, const char *id, struct order *out)
 int store_order_begin_finalize(struct store *s, const char *id, struct problem *p)
 {
 	int rc = 0;
-	time_t now = time(NULL);
+	time_t now = util_clock(); /* POST /clock moves it */
 	pthread_mutex_lock(&s->lock);
 	struct order *o = map_get(s->orders, id);
 	if (!o) {

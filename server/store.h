@@ -169,6 +169,7 @@ struct validation_outcome {
 	bool has_persist_until;
 	uint64_t persist_until;
 	time_t expires_cap;              /* 0, or a time the valid authz must not outlive */
+	long valid_lifetime;             /* seconds a valid authz lives from now (0: keep expires) */
 };
 /* The VA's verdict: challenge valid/invalid and with it the authz (RFC 8555 §7.1.6). */
 int store_challenge_finish(struct store *s, const char *authz_id, const char *chal_id,

@@ -83,6 +83,7 @@ struct validation_outcome va_outcome(const struct config *cfg, const struct va_j
 	    .record_ttl = res->record_ttl,
 	    .has_persist_until = res->has_persist_until,
 	    .persist_until = res->persist_until,
+	    .valid_lifetime = cfg->authz_lifetime,
 	};
 	/* spec dns-persist-01 §4: under -02 a persist authz never outlives the record's persistUntil */
 	if (res->ok && res->has_persist_until && cfg->persist_draft == PERSIST_DRAFT_02 &&

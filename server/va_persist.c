@@ -75,7 +75,7 @@ static int check_name(struct va_worker *w, const struct va_job *job, const char 
 	    .account_deactivated = job->account_deactivated,
 	    .issuers = (const char *const *)cfg->issuer_names,
 	    .nissuers = cfg->nissuer_names,
-	    .time = (int64_t)time(NULL),
+	    .time = (int64_t)util_clock(), /* POST /clock moves it: persistUntil tests */
 	    .draft = cfg->persist_draft,
 	    .strict = cfg->persist_strict,
 	    .thumbprints = tps,

@@ -71,7 +71,7 @@ static bool authorized_for_all(struct req *r, const struct account *acct, const 
 	struct order o = {0};
 	if (store_order_get(r->srv->store, c->order_id, &o) < 0)
 		return false;
-	time_t now = time(NULL);
+	time_t now = util_clock();
 	bool all = o.nidents > 0;
 	for (size_t i = 0; all && i < o.nidents; i++) {
 		struct identifier id = o.idents[i];

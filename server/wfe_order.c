@@ -19,7 +19,6 @@
 #include <string.h>
 
 #define MAX_IDENTIFIERS 100
-#define ORDER_LIFETIME (7 * 86400)
 
 /* §7.1.4: a label starting "xn--" must be a proper A-label: it decodes, and IDNA 2008 encodes
  * the result back to the same label. */
@@ -323,7 +322,7 @@ void wfe_new_order(struct req *r, const char *arg)
 		goto fail;
 	if (parse_identifiers(r, json_object_get(post.payload, "identifiers"), &o.idents, &o.nidents, &p) < 0)
 		goto fail;
-	time_t now = time(NULL);
+	time_t now = time(NULL), clk = util_clock(); /* certificates: real time; objects: cobble's clock */
 	if (parse_time_field(post.payload, "notBefore", &o.not_before, &p) < 0 ||
 	    parse_time_field(post.payload, "notAfter", &o.not_after, &p) < 0)
 		goto fail;
@@ -357,12 +356,12 @@ void wfe_new_order(struct req *r, const char *arg)
 		a.wildcard = util_has_prefix(o.idents[i].value, "*.");
 		snprintf(a.ident.type, sizeof a.ident.type, "%s", o.idents[i].type);
 		snprintf(a.ident.value, sizeof a.ident.value, "%s", o.idents[i].value + (a.wildcard ? 2 : 0));
-		if (store_authz_find_valid(srv->store, post.acct.id, &a.ident, a.wildcard, now, accept_reuse,
+		if (store_authz_find_valid(srv->store, post.acct.id, &a.ident, a.wildcard, clk, accept_reuse,
 		                           &rctx, o.authz_ids[i]) == 0)
 			continue;
 		snprintf(a.account_id, sizeof a.account_id, "%s", post.acct.id);
 		a.status = ST_PENDING;
-		a.expires = now + ORDER_LIFETIME;
+		a.expires = clk + cfg->pending_authz_lifetime;
 		add_challenges(cfg, &a);
 		if (a.nchal == 0) {
 			problem_set(&p, PROB_UNSUPPORTED_IDENTIFIER, 400,
@@ -377,8 +376,8 @@ void wfe_new_order(struct req *r, const char *arg)
 	}
 	snprintf(o.account_id, sizeof o.account_id, "%s", post.acct.id);
 	o.status = ST_PENDING;
-	o.created = now;
-	o.expires = now + ORDER_LIFETIME;
+	o.created = clk;
+	o.expires = clk + cfg->order_lifetime;
 	store_order_add(srv->store, &o);
 	memcpy(r->cont_id, o.id, sizeof r->cont_id);
 	if (replaces && store_cert_set_replaced(srv->store, replaced.id, replaced.replaced_by, o.id) < 0) {

@@ -85,3 +85,15 @@ issued "the account then orders the wildcard the record allows" wildcard '*.wild
 mgmt "/conformance/$ID" >"$T/persist2.json"
 jq_ok "...and persist-wildcard-unused is gone from its report" persist2 \
 	'(.findings | map(.id) | index("persist-wildcard-unused")) == null and (.findings | length) >= 3'
+
+# cobble's clock (POST /clock) judges persistUntil: a record good for 1000 s fails once it is moved on
+UNTIL=$(($(date +%s) + 1000))
+pub c.test _validation-persist.until1 300 "cobble.test; accounturi=$ACCT; persistUntil=$UNTIL"
+pub c.test _validation-persist.until2 300 "cobble.test; accounturi=$ACCT; persistUntil=$UNTIL"
+order until1 "$K" --identifiers until1.c.test
+issued "a record with persistUntil 1000 s ahead validates" until1 until1.c.test
+curl -sS --cacert "$CA_BUNDLE" -d '{"advance": 2000}' "https://localhost:$MGMT_PORT/clock" >"$T/clock.json"
+jq_ok "POST /clock {\"advance\": 2000}" clock '.offset == 2000'
+order until2 "$K" --identifiers until2.c.test --expect invalid
+refused "...and with the clock 2000 s on, the same persistUntil is in the past" until2 unauthorized \
+	'contains("persistUntil '"$UNTIL"'")'

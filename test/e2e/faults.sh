@@ -86,3 +86,11 @@ for f in "rateLimited 429" "serverInternal 503"; do
 	fi
 done
 stop_cobble
+
+echo '{"orderLifetime": 3600, "pendingAuthzLifetime": 1800, "authzLifetime": 7200}' >"$T/lifetimes.json"
+start_cobble COBBLE_VA_ALWAYS_VALID=1 COBBLE_VA_NOSLEEP=1 COBBLE_WFE_NONCEREJECT=0 COBBLE_AUTHZREUSE=0 -- \
+	-config "$T/lifetimes.json" || { notok "cobble starts with short lifetimes"; exit 1; }
+py_tap faults_client.py clock
+mgmt / >"$T/status.html"
+check "the status page says the clock is moved, and by how much" grep -q 'Clock moved forward by 7300 s' "$T/status.html"
+stop_cobble

@@ -5,8 +5,10 @@ Retry-After), the maintenance switch (503 + Retry-After everywhere but the direc
 Let's-Encrypt-style limits (new orders per account, new accounts per IP, duplicate certificates)
 answered with rateLimited + Retry-After. One TAP line per check.
 
-Usage: faults_client.py --part main DIRECTORY_URL CA_BUNDLE MANAGEMENT_URL
-       (the server runs with COBBLE_VA_ALWAYS_VALID=1, COBBLE_WFE_NONCEREJECT=0)
+Usage: faults_client.py --part main|clock DIRECTORY_URL CA_BUNDLE MANAGEMENT_URL
+       (the server runs with COBBLE_VA_ALWAYS_VALID=1, COBBLE_WFE_NONCEREJECT=0; for clock also
+       orderLifetime 3600, pendingAuthzLifetime 1800, authzLifetime 7200: configurable lifetimes,
+       "expired" as RFC 8555 §7.1.6 says, and POST /clock moving cobble's clock forward)
 """
 import argparse
 import json
@@ -154,9 +156,64 @@ def limits(c):
     check(lim["duplicateCertificates"]["refused"] == 1, "/faults counts what each limit refused", lim)
 
 
+def clock(c):
+    """The server runs with orderLifetime 3600, pendingAuthzLifetime 1800, authzLifetime 7200."""
+    import time as _t
+    conn = c.conn
+    a, _ = ap.new_account(conn)
+    now = _t.time()
+    close = lambda s, want: abs(ap.rfc3339(s).timestamp() - want) < 120
+    r = new_order(a, "pending.example.com")
+    pend_url, pend = r.headers["Location"], r.json()
+    pend_az = a.fetch(pend["authorizations"][0])
+    check(close(pend["expires"], now + 3600), "orderLifetime 3600: the order expires in an hour", pend)
+    check(close(pend_az["expires"], now + 1800), "pendingAuthzLifetime 1800: the pending authorization in 30 min",
+          pend_az)
+    ready_url, ready, _, _ = None, None, None, None
+    r = new_order(a, "ready.example.com")
+    ready_url, ready = r.headers["Location"], r.json()
+    ap.complete_authzs(a, ready)
+    ready_az = a.fetch(ready["authorizations"][0])
+    check(ready_az["status"] == "valid" and close(ready_az["expires"], now + 7200),
+          "authzLifetime 7200: a valid authorization lives 2 hours from its validation", ready_az)
+    _, _, chain, _ = ap.issue(a, ["revoked.example.com"])
+    r = a.post(conn.dir["revokeCert"], {"certificate": ap.der_b64(chain)})
+    check(r.status_code == 200, "a certificate revoked for the ARI check", show(r))
+    certid = ap.ari_certid(chain)
+
+    r = requests.post(c.mgmt + "/clock", json={"advance": 1900}, verify=c.ca, timeout=30)
+    check(r.status_code == 200 and r.json()["offset"] == 1900, "POST /clock {advance: 1900}: offset 1900", show(r))
+    az = a.fetch(pend["authorizations"][0])
+    check(az["status"] == "expired", "§7.1.6: the pending authorization is now expired", az)
+    o = a.fetch(pend_url)
+    check(o["status"] == "invalid", "§7.1.6: its order is invalid", o)
+    check(a.fetch(ready["authorizations"][0])["status"] == "valid", "the valid authorization (7200 s) is still valid")
+    check(a.fetch(ready_url)["status"] == "ready", "and its order still ready")
+    r = new_order(a, "new.example.com")
+    check(r.status_code == 201 and close(r.json()["expires"], now + 1900 + 3600),
+          "a new order expires an hour after cobble's clock, not the real time", r.text)
+    w = conn.get(conn.dir["renewalInfo"] + "/" + certid).json()["suggestedWindow"]
+    check(close(w["end"], now + 1900 - 3600),
+          "RFC 9773: a revoked certificate's renewal window is just before cobble's clock", w)
+
+    requests.post(c.mgmt + "/clock", json={"advance": 2000}, verify=c.ca, timeout=30)
+    o = a.fetch(ready_url)
+    check(o["status"] == "invalid" and "expired" in o.get("error", {}).get("detail", ""),
+          "past orderLifetime the ready order is invalid, its error saying it expired", o)
+    check(a.fetch(ready["authorizations"][0])["status"] == "valid",
+          "...while its authorization (valid 7200 s) is not expired yet")
+    requests.post(c.mgmt + "/clock", json={"advance": 3400}, verify=c.ca, timeout=30)
+    check(a.fetch(ready["authorizations"][0])["status"] == "expired", "past authzLifetime it is expired too")
+    r = requests.post(c.mgmt + "/clock", json={"advance": -5}, verify=c.ca, timeout=30)
+    check(r.status_code == 400 and "only moves forward" in (ap.problem_of(r) or {}).get("detail", ""),
+          "the clock never goes back: 400", show(r))
+    r = requests.get(c.mgmt + "/clock", verify=c.ca, timeout=30).json()
+    check(r["offset"] == 7300 and r["now"] > r["realTime"], "GET /clock: offset 7300, cobble's time and the real time", r)
+
+
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--part", choices=("main",), default="main")
+    parser.add_argument("--part", choices=("main", "clock"), default="main")
     parser.add_argument("directory")
     parser.add_argument("ca")
     parser.add_argument("mgmt")
@@ -164,7 +221,9 @@ def main():
     c = ap.Ctx()
     c.ca, c.mgmt = args.ca, args.mgmt.rstrip("/")
     c.conn = ap.Conn(args.directory, args.ca)
-    for name, fn in (("injection", inject), ("maintenance", maintenance), ("rate limits", limits)):
+    parts = {"main": (("injection", inject), ("maintenance", maintenance), ("rate limits", limits)),
+             "clock": (("lifetimes and the clock", clock),)}
+    for name, fn in parts[args.part]:
         ap.run(name, fn, c)
     return 1 if ap.FAILED else 0
 
