@@ -297,6 +297,11 @@ void dns_free(struct dns *d)
 	free(d);
 }
 
+void dns_set_deadline(struct dns *d, double deadline)
+{
+	d->deadline = deadline;
+}
+
 struct dns *dns_new_backend(const struct dns_backend *b)
 {
 	struct dns *d = xcalloc(1, sizeof *d);
@@ -321,6 +326,19 @@ void dns_answer_clear(struct dns_answer *ans)
 		free(ans->caa[i]);
 	free(ans->caa);
 	memset(ans, 0, sizeof *ans);
+}
+
+/* Drop the records of a failed lookup, keeping its detail and resolver. */
+static void answer_clear_records(struct dns_answer *ans)
+{
+	char detail[sizeof ans->detail], resolver[sizeof ans->resolver];
+	enum dns_rcode_class result = ans->result;
+	memcpy(detail, ans->detail, sizeof detail);
+	memcpy(resolver, ans->resolver, sizeof resolver);
+	dns_answer_clear(ans);
+	memcpy(ans->detail, detail, sizeof detail);
+	memcpy(ans->resolver, resolver, sizeof resolver);
+	ans->result = result;
 }
 
 /* The upstreams as one string for details: "127.0.0.1:53, [::1]:53". */
@@ -368,15 +386,27 @@ static getdns_dict *query(struct dns *d, const char *name, uint16_t type, struct
 {
 	double start = util_now_mono();
 	getdns_dict *resp = NULL;
+	/* the whole query within d->timeout_ms, and within the caller's deadline when one is set */
+	double budget_ms = d->timeout_ms;
+	bool cut = false;
+	if (d->deadline > 0 && (d->deadline - start) * 1000.0 < budget_ms) {
+		budget_ms = (d->deadline - start) * 1000.0;
+		cut = true;
+	}
 
 	*failed = 0;
+	if (budget_ms < 1) {
+		dns_detail_set(ans->detail, sizeof ans->detail,
+		               "the validation deadline had passed before %s %s could be asked", type_name(type), name);
+		return NULL;
+	}
 	for (size_t attempt = 0; attempt < d->nups; attempt++) {
 		double elapsed_ms = (util_now_mono() - start) * 1000.0;
 		uint32_t status;
 		getdns_return_t r;
-		if (attempt > 0 && elapsed_ms + 20 >= d->timeout_ms)
+		if (attempt > 0 && elapsed_ms + 20 >= budget_ms)
 			break;
-		uint64_t slice = (uint64_t)((d->timeout_ms - elapsed_ms) / (double)(d->nups - attempt));
+		uint64_t slice = (uint64_t)((budget_ms - elapsed_ms) / (double)(d->nups - attempt));
 		getdns_context_set_timeout(d->ctx, slice ? slice : 1);
 		r = getdns_general_sync(d->ctx, name, type, d->ext, &resp);
 		if (r == GETDNS_RETURN_BAD_DOMAIN_NAME) {
@@ -403,13 +433,17 @@ static getdns_dict *query(struct dns *d, const char *name, uint16_t type, struct
 	char ups[200];
 	upstreams_text(d, ups, sizeof ups);
 	dns_detail_set(ans->resolver, sizeof ans->resolver, "%s", ups);
-	if (took_ms + 100 < d->timeout_ms)
+	if (took_ms + 100 < budget_ms)
 		dns_detail_set(ans->detail, sizeof ans->detail,
 		               "no answer from %s for %s %s: the query failed after %.0f ms "
 		               "(nothing listening there, or unreachable)", ups, type_name(type), name, took_ms);
+	else if (cut)
+		dns_detail_set(ans->detail, sizeof ans->detail,
+		               "no answer from %s for %s %s within the %.0f ms left before the validation deadline",
+		               ups, type_name(type), name, budget_ms);
 	else
-		dns_detail_set(ans->detail, sizeof ans->detail, "no answer from %s within %u ms", ups,
-		               d->timeout_ms);
+		dns_detail_set(ans->detail, sizeof ans->detail, "no answer from %s for %s %s within %u ms", ups,
+		               type_name(type), name, d->timeout_ms);
 	return NULL;
 }
 
@@ -436,21 +470,20 @@ static void ttl_min(uint32_t *min, uint32_t ttl)
 		*min = ttl;
 }
 
-/* The answer section's RRs of `type` at the end of the CNAME chain that starts at the question
- * name. Returns how many RRs were passed to fn (-1 if fn failed); *end is the chain's last
- * owner (borrowed from the reply). */
-static int collect(getdns_dict *reply, uint16_t type, dns_rr_fn fn, struct dns_answer *ans,
-                   uint32_t *min, getdns_bindata **end)
+/* The answer section's RRs of `type` at the end of the CNAME chain that starts at `asked`, the
+ * name this query was sent for (never the reply's own question: RFC 1034 §3.7 and RFC 5452 §9.1,
+ * an answer counts only for the question that was asked). Returns how many RRs were passed to fn
+ * (-1 if fn failed); *end is the chain's last owner (borrowed from asked or the reply). */
+static int collect(getdns_dict *reply, getdns_bindata *asked, uint16_t type, dns_rr_fn fn,
+                   struct dns_answer *ans, uint32_t *min, getdns_bindata **end)
 {
 	getdns_list *answer;
 	getdns_dict *rr;
-	getdns_bindata *owner, *name, *target, *rdata;
+	getdns_bindata *owner = asked, *name, *target, *rdata;
 	size_t n = 0;
 	uint32_t t, ttl;
 	int found = 0;
 
-	if (getdns_dict_get_bindata(reply, "/question/qname", &owner))
-		return -1;
 	*end = owner;
 	if (getdns_dict_get_list(reply, "answer", &answer) || getdns_list_get_length(answer, &n))
 		return 0;
@@ -483,6 +516,33 @@ static int collect(getdns_dict *reply, uint16_t type, dns_rr_fn fn, struct dns_a
 	return found;
 }
 
+/* RFC 5452 §9.1: a reply is for the question asked, same name (in any case) and type, or it is
+ * not an answer at all. 1 when it matches; else 0 with what the reply asked in words in got. */
+static int question_matches(getdns_dict *reply, const getdns_bindata *asked, uint16_t type, char *got,
+                            size_t gotlen)
+{
+	getdns_bindata *qname;
+	uint32_t qtype;
+	char *text = NULL;
+
+	if (getdns_dict_get_bindata(reply, "/question/qname", &qname) ||
+	    getdns_dict_get_int(reply, "/question/qtype", &qtype)) {
+		dns_detail_set(got, gotlen, "no question at all (QDCOUNT 0)");
+		return 0;
+	}
+	if (qtype == type && wire_name_eq(qname, asked))
+		return 1;
+	if (getdns_convert_dns_name_to_fqdn(qname, &text) != GETDNS_RETURN_GOOD)
+		text = NULL;
+	size_t tl = text ? strlen(text) : 0;
+	if (tl > 1 && text[tl - 1] == '.')
+		text[tl - 1] = '\0';
+	dns_detail_set(got, gotlen, "the question %s %s", qtype == type ? type_name(type) : "of another type",
+	               text ? text : "(unreadable name)");
+	free(text);
+	return 0;
+}
+
 /* Looks up `type` at `name`, following CNAMEs (also those an authoritative upstream does not
  * chase itself), and classifies the outcome into ans. Returns 0, or -1 on internal failure. */
 static int resolve(struct dns *d, const char *name, uint16_t type, dns_rr_fn fn,
@@ -490,6 +550,7 @@ static int resolve(struct dns *d, const char *name, uint16_t type, dns_rr_fn fn,
 {
 	char *cur = xstrdup(name), *next = NULL;
 	getdns_dict *resp = NULL;
+	getdns_bindata *asked = NULL;
 	uint32_t min = UINT32_MAX;
 	int secure = d->dnssec != DNS_DNSSEC_OFF, rc = -1, failed;
 
@@ -507,6 +568,16 @@ static int resolve(struct dns *d, const char *name, uint16_t type, dns_rr_fn fn,
 			break;
 		}
 		getdns_dict_destroy(resp);
+		if (asked) {
+			free(asked->data);
+			free(asked);
+			asked = NULL;
+		}
+		if (getdns_convert_fqdn_to_dns_name(cur, &asked) != GETDNS_RETURN_GOOD) {
+			ans->result = DNS_SERVFAIL;
+			dns_detail_set(ans->detail, sizeof ans->detail, "\"%s\" is not a valid domain name", cur);
+			break;
+		}
 		if (!(resp = query(d, cur, type, ans, &failed))) {
 			if (failed)
 				goto out;
@@ -518,6 +589,14 @@ static int resolve(struct dns *d, const char *name, uint16_t type, dns_rr_fn fn,
 			dns_detail_set(ans->detail, sizeof ans->detail, "getdns gave no reply for %s %s",
 			               type_name(type), cur);
 			goto out;
+		}
+		char got[300];
+		if (!question_matches(reply, asked, type, got, sizeof got)) {
+			ans->result = DNS_SERVFAIL;
+			dns_detail_set(ans->detail, sizeof ans->detail,
+			               "the reply from %s for %s %s answered %s; it was discarded (RFC 5452 §9.1)",
+			               ans->resolver, type_name(type), cur, got);
+			break;
 		}
 		if (!getdns_dict_get_int(reply, "/header/tc", &tc) && tc) {
 			/* RFC 7766: a truncated answer is retried over TCP; this one could not be */
@@ -565,17 +644,16 @@ static int resolve(struct dns *d, const char *name, uint16_t type, dns_rr_fn fn,
 			               ans->resolver, cur);
 			break;
 		}
-		if ((found = collect(reply, type, fn, ans, &min, &end)) < 0) {
-			dns_detail_set(ans->detail, sizeof ans->detail, "malformed %s record in the answer for %s",
-			               type_name(type), cur);
-			goto out;
+		if ((found = collect(reply, asked, type, fn, ans, &min, &end)) < 0) {
+			/* the upstream's fault, not ours: a dns failure, and nothing of this answer is kept */
+			ans->result = DNS_SERVFAIL;
+			dns_detail_set(ans->detail, sizeof ans->detail, "malformed %s record in the answer from %s for %s",
+			               type_name(type), ans->resolver, cur);
+			break;
 		}
 		if (found > 0) {
-			getdns_bindata *qname;
 			ans->result = DNS_OK;
-			if (strcmp(cur, name) == 0 &&
-			    !getdns_dict_get_bindata(reply, "/question/qname", &qname) &&
-			    wire_name_eq(qname, end))
+			if (strcmp(cur, name) == 0 && wire_name_eq(asked, end))
 				dns_detail_set(ans->detail, sizeof ans->detail, "%d %s record%s at %s from %s", found,
 				               type_name(type), found == 1 ? "" : "s", name, ans->resolver);
 			else
@@ -586,15 +664,11 @@ static int resolve(struct dns *d, const char *name, uint16_t type, dns_rr_fn fn,
 		}
 		free(next);
 		next = NULL;
-		{
-			getdns_bindata *qname;
-			if (!getdns_dict_get_bindata(reply, "/question/qname", &qname) &&
-			    !wire_name_eq(qname, end) && getdns_convert_dns_name_to_fqdn(end, &next) == 0) {
-				free(cur);
-				cur = next; /* the chain ends at a CNAME target the upstream left out */
-				next = NULL;
-				continue;
-			}
+		if (!wire_name_eq(asked, end) && getdns_convert_dns_name_to_fqdn(end, &next) == 0) {
+			free(cur);
+			cur = next; /* the chain ends at a CNAME target the upstream left out */
+			next = NULL;
+			continue;
 		}
 		ans->result = DNS_NODATA;
 		dns_detail_set(ans->detail, sizeof ans->detail, "no %s record at %s%s%s (NOERROR, no data) from %s",
@@ -605,17 +679,19 @@ static int resolve(struct dns *d, const char *name, uint16_t type, dns_rr_fn fn,
 	if (ans->result != DNS_TIMEOUT && ans->result != DNS_SERVFAIL && ans->result != DNS_BOGUS &&
 	    ans->result != DNS_INSECURE)
 		ans->secure = secure;
+	if (ans->result == DNS_SERVFAIL)
+		answer_clear_records(ans);
 	ans->min_ttl = min == UINT32_MAX ? 0 : min;
 	rc = 0;
 out:
 	if (rc < 0) { /* keep only the detail: nothing else of a failed lookup is meaningful */
-		char detail[sizeof ans->detail];
-		memcpy(detail, ans->detail, sizeof detail);
-		dns_answer_clear(ans);
-		memcpy(ans->detail, detail, sizeof detail);
+		answer_clear_records(ans);
 		ans->result = DNS_SERVFAIL;
 	}
 	getdns_dict_destroy(resp);
+	if (asked)
+		free(asked->data);
+	free(asked);
 	free(cur);
 	free(next);
 	return rc;

@@ -70,6 +70,11 @@ int dns_addrs(struct dns *d, const char *name, struct dns_answer *ans);
 int dns_caa(struct dns *d, const char *name, struct dns_answer *ans);
 void dns_answer_clear(struct dns_answer *ans);
 
+/* Every later query (each CNAME hop, each resolver tried) ends by deadline, a util_now_mono()
+ * time, whatever timeout_ms says; a query cut short is DNS_TIMEOUT with a detail saying the
+ * deadline ran out. 0 clears it. A validation sets its own deadline here before it starts. */
+void dns_set_deadline(struct dns *d, double deadline);
+
 /* "NOERROR"... a short name of the class for logs. */
 const char *dns_result_name(enum dns_rcode_class c);
 

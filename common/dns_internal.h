@@ -15,6 +15,7 @@ struct dns {
 	size_t nups;
 	enum dns_dnssec dnssec;
 	unsigned timeout_ms;
+	double deadline;       /* util_now_mono() time no query may outlast; 0: none (dns_set_deadline) */
 	char anchor_file[200];
 	getdns_list *anchors;  /* the DS/DNSKEY trust anchors (NULL when dnssec is off) */
 	char **anchor_names;   /* their distinct owner names, lowercase, no trailing dot */

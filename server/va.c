@@ -99,10 +99,19 @@ static void record_outcome(struct va_worker *w, const struct va_job *job, const 
 	store_challenge_finish(w->srv->store, job->authz_id, job->chal_id, &o);
 }
 
+/* One monotonic deadline for the whole job, DNS included. */
+static void job_deadline_start(struct va_worker *w)
+{
+	w->deadline = util_now_mono() + VA_DEADLINE_SECONDS;
+	if (w->dns)
+		dns_set_deadline(w->dns, w->deadline);
+}
+
 /* JIT: a real check (never always-valid, never a pause); only a match changes anything. */
 static void run_jit(struct va_worker *w, struct va_job *job)
 {
 	struct va_result res = {0};
+	job_deadline_start(w);
 	va_dns_persist(w, job, &res);
 	/* spec §5: a JIT match must pass CAA too before the authz turns valid */
 	if (res.ok && w->srv->cfg->caa)
@@ -142,6 +151,7 @@ static void run_job(void *state, void *arg)
 		usleep((useconds_t)util_random_below((uint32_t)cfg->va_sleep_max * 1000 + 1) * 1000);
 	}
 	const struct challenge_type *t = challenge_find(job->type);
+	job_deadline_start(w);
 	if (cfg->va_always_valid) {
 		res.ok = true;
 		res.validation_record = xstrdup("[{\"note\":\"not validated: COBBLE_VA_ALWAYS_VALID is set\"}]");

@@ -12,8 +12,6 @@
 #include "server/store.h"
 #include "server/va.h"
 
-/* A whole validation (every address, every redirect) ends within this many seconds. */
-#define VA_DEADLINE_SECONDS 10.0
 /* http-01: the most body bytes read from one response. */
 #define VA_HTTP_BODY_MAX (64 * 1024)
 /* http-01: the most redirects followed (Boulder's limit). */

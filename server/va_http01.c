@@ -222,7 +222,7 @@ void va_http01(struct va_worker *w, const struct va_job *job, struct va_result *
 	struct fetch f = {0};
 	struct va_http_target t = {0};
 	char url[2400], first[2400], prev[2400] = "", why[512], seen[400];
-	double deadline = util_now_mono() + VA_DEADLINE_SECONDS;
+	double deadline = w->deadline;
 
 	pthread_once(&curl_once, curl_init_once);
 	/* RFC 8555 §8.3 (RFC 8738 §7: the address itself for an ip identifier) */
@@ -248,6 +248,13 @@ void va_http01(struct va_worker *w, const struct va_job *job, struct va_result *
 		}
 		const char *addrs[2];
 		size_t naddrs = va_addr_order(&ans, addrs), used;
+		if (va_remaining(deadline) <= 0) {
+			json_array_append_new(records, va_record_entry(url, t.host, t.port, &ans, NULL));
+			problem_set(&res->error, PROB_CONNECTION, 400,
+			            "the validation's %.0f s deadline passed while looking up %s (%s); %s was not fetched",
+			            VA_DEADLINE_SECONDS, t.host, ans.detail, url);
+			goto out;
+		}
 		char first_err[CURL_ERROR_SIZE + 64] = "";
 		for (used = 0;; used++) {
 			fetch_once(&t, url, addrs[used], va_remaining(deadline), &f);

@@ -10,6 +10,10 @@
 #include "server/problem.h"
 #include "server/store.h"
 
+/* A whole validation (every DNS query, address, redirect and handshake) ends within this many
+ * seconds of its start: one monotonic deadline, set per job in struct va_worker. */
+#define VA_DEADLINE_SECONDS 10.0
+
 struct va_job {
 	char authz_id[STORE_ID_LEN + 1];
 	char chal_id[STORE_ID_LEN + 1];
@@ -49,9 +53,11 @@ struct va_worker {
 	struct server *srv;
 	struct dns *dns;             /* this worker's own resolver context, or NULL */
 	const void *psl;             /* libpsl context (read-only, shared), or NULL */
+	double deadline;             /* the running job's deadline, a util_now_mono() time; its DNS
+	                                queries are bound to it too (dns_set_deadline) */
 };
 
-/* Methods (server/va_<method>.c). Each fills res and never blocks past its own timeouts. */
+/* Methods (server/va_<method>.c). Each fills res and never blocks past w->deadline. */
 void va_dns_persist(struct va_worker *w, const struct va_job *job, struct va_result *res);
 void va_http01(struct va_worker *w, const struct va_job *job, struct va_result *res);    /* RFC 8555 §8.3 */
 void va_dns01(struct va_worker *w, const struct va_job *job, struct va_result *res);     /* RFC 8555 §8.4 */

@@ -180,8 +180,8 @@ out:
 	return rc;
 }
 
-/* TCP connect to addr:port within seconds. Returns the socket (blocking, with I/O timeouts set
- * to what is left) or -1 with errno-like text in err. */
+/* TCP connect to addr:port within seconds. Returns the socket (non-blocking: every later wait
+ * polls against the validation's deadline) or -1 with errno-like text in err. */
 static int connect_to(const char *addr, int port, double seconds, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss = {0};
@@ -205,7 +205,6 @@ static int connect_to(const char *addr, int port, double seconds, char *err, siz
 		snprintf(err, errlen, "socket: %s", strerror(errno));
 		return -1;
 	}
-	double t0 = util_now_mono();
 	if (connect(fd, (struct sockaddr *)&ss, sl) < 0) {
 		if (errno != EINPROGRESS) {
 			snprintf(err, errlen, "connect: %s", strerror(errno));
@@ -227,35 +226,51 @@ static int connect_to(const char *addr, int port, double seconds, char *err, siz
 			return -1;
 		}
 	}
-	double left = seconds - (util_now_mono() - t0);
-	if (left < 0.001)
-		left = 0.001;
-	struct timeval tv = {.tv_sec = (time_t)left, .tv_usec = (suseconds_t)((left - (double)(time_t)left) * 1e6)};
-	int fl = fcntl(fd, F_GETFL);
-	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) < 0) {
-		snprintf(err, errlen, "socket options: %s", strerror(errno));
-		close(fd);
-		return -1;
-	}
 	return fd;
 }
 
-/* OpenSSL's error queue (or errno on a timeout) as one line. */
+/* OpenSSL's error queue as one line. */
 static void ssl_error_text(SSL *ssl, int ret, char *out, size_t outlen)
 {
 	unsigned long e = ERR_peek_last_error();
 	int se = SSL_get_error(ssl, ret);
 	if (e)
 		ERR_error_string_n(e, out, outlen);
-	else if (se == SSL_ERROR_SYSCALL && (errno == EAGAIN || errno == EWOULDBLOCK))
-		snprintf(out, outlen, "timed out");
 	else if (se == SSL_ERROR_SYSCALL || se == SSL_ERROR_ZERO_RETURN)
 		snprintf(out, outlen, "the connection was closed during the handshake");
 	else
 		snprintf(out, outlen, "SSL_connect error %d", se);
 	ERR_clear_error();
+}
+
+/* SSL_connect on a non-blocking socket, polling until the handshake ends or the deadline passes:
+ * a per-read timeout would restart at every byte, so a server dripping one byte at a time could
+ * hold the validator for as long as it liked. Returns 1, or <= 0 with err filled. */
+static int handshake(SSL *ssl, int fd, double deadline, char *err, size_t errlen)
+{
+	for (;;) {
+		int r = SSL_connect(ssl);
+		if (r == 1)
+			return 1;
+		int se = SSL_get_error(ssl, r);
+		if (se != SSL_ERROR_WANT_READ && se != SSL_ERROR_WANT_WRITE) {
+			ssl_error_text(ssl, r, err, errlen);
+			return r;
+		}
+		double left = va_remaining(deadline);
+		struct pollfd pfd = {.fd = fd, .events = se == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT};
+		int pr = left > 0 ? poll(&pfd, 1, (int)(left * 1000) + 1) : 0;
+		if (pr == 0 || va_remaining(deadline) <= 0) {
+			snprintf(err, errlen, "the handshake had not finished when the validation's %.0f s deadline passed",
+			         VA_DEADLINE_SECONDS);
+			ERR_clear_error();
+			return 0;
+		}
+		if (pr < 0 && errno != EINTR) {
+			snprintf(err, errlen, "poll: %s", strerror(errno));
+			return 0;
+		}
+	}
 }
 
 void va_tlsalpn01(struct va_worker *w, const struct va_job *job, struct va_result *res)
@@ -271,7 +286,7 @@ void va_tlsalpn01(struct va_worker *w, const struct va_job *job, struct va_resul
 	char sni[128], err[300], first_err[400] = "";
 	const char *addrs[2] = {NULL, NULL};
 	size_t naddrs = 0, used = 0;
-	double deadline = util_now_mono() + VA_DEADLINE_SECONDS;
+	double deadline = w->deadline;
 
 	ERR_clear_error();
 	/* RFC 8738 §6: for an ip identifier the SNI is the reverse-DNS name of the address */
@@ -308,9 +323,7 @@ void va_tlsalpn01(struct va_worker *w, const struct va_job *job, struct va_resul
 		goto out;
 	}
 	SSL_set_verify(ssl, SSL_VERIFY_NONE, NULL);
-	int r = SSL_connect(ssl);
-	if (r != 1) {
-		ssl_error_text(ssl, r, err, sizeof err);
+	if (handshake(ssl, fd, deadline, err, sizeof err) != 1) {
 		problem_set(&res->error, PROB_TLS, 400, "TLS handshake with %s port %d (SNI %s) offering ALPN \"%s\" failed: %s",
 		            addrs[used], port, sni, ACME_TLS_1, err);
 		goto out;

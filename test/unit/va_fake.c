@@ -1,5 +1,6 @@
 /* va_fake: see va_fake.h. */
 #include "test/unit/va_fake.h"
+#include "common/util.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,6 +23,7 @@ void va_fake_init(struct va_fake *f, const char *identifier, const char *type, c
 	f->w.srv = &f->srv;
 	f->w.dns = dns_fake_new(&f->zone);
 	f->w.psl = psl_builtin();
+	f->w.deadline = util_now_mono() + VA_DEADLINE_SECONDS; /* as run_job sets it */
 	struct va_job *j = &f->job;
 	snprintf(j->type, sizeof j->type, "%s", type);
 	snprintf(j->ident.type, sizeof j->ident.type, "dns");
