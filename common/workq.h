@@ -23,7 +23,13 @@ int workq_submit(struct workq *q, workq_job_fn fn, void *job);
 size_t workq_pending(struct workq *q);
 /* Finish queued jobs and stop the workers; later submits fail. Idempotent; NULL is a no-op. */
 void workq_stop(struct workq *q);
-/* workq_stop, then free. NULL is a no-op. */
+/* Stop at once: the queued jobs are taken off the queue and passed to drop(drop_state, job) (which
+ * owns them), workers finish only the job they are in, and this waits at most `seconds` for them.
+ * Returns how many workers were still inside a job then: 0 means all were joined; otherwise they
+ * are detached and left to end with the process, and workq_free will not free q. Later submits
+ * fail. NULL is a no-op (returns 0). */
+size_t workq_stop_within(struct workq *q, workq_job_fn drop, void *drop_state, double seconds);
+/* workq_stop, then free (unless workers were left running by workq_stop_within). NULL is a no-op. */
 void workq_free(struct workq *q);
 
 #endif

@@ -1,5 +1,6 @@
 /* http: libmicrohttpd daemons, route table, per-request state and the one reply path. */
 #include "server/http.h"
+#include "server/http_guard.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "server/wfe.h"
@@ -50,6 +51,7 @@ static const struct route acme_routes[] = {
 };
 
 static struct MHD_Daemon *acme_daemon, *mgmt_daemon, *crl_daemon;
+static struct http_guard *acme_guard, *mgmt_guard, *crl_guard;
 static struct server *the_server;
 
 /* ---- the reply path ---- */
@@ -326,6 +328,7 @@ static MHD_RESULT_T on_request(void *cls, struct MHD_Connection *conn, const cha
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	http_guard_request_in(conn); /* headers and body are in: the request deadline stops */
 	if (r->suspended) { /* called again after http_resume */
 		void (*cont)(struct req *) = r->resume;
 		r->suspended = false;
@@ -343,6 +346,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
 	struct req *r = *con_cls;
+	http_guard_request_done(conn);
 	if (!r)
 		return;
 	double ms = (util_now_mono() - r->started) * 1000.0;
@@ -405,8 +409,20 @@ static int parse_listen(const char *hostport, struct sockaddr_storage *ss, char 
 	return 0;
 }
 
-static struct MHD_Daemon *start_one(const char *addr, void *tag, const char *cert, const char *key,
-                                    unsigned threads, char *err, size_t errlen)
+/* The guard's callbacks with MHD's signatures. */
+static MHD_RESULT_T guard_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+	return http_guard_accept(cls, addr, addrlen) ? MHD_YES : MHD_NO;
+}
+
+static void guard_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
+                         enum MHD_ConnectionNotificationCode toe)
+{
+	http_guard_notify(cls, conn, socket_context, (int)toe);
+}
+
+static struct MHD_Daemon *start_one(const char *addr, void *tag, struct http_guard *guard, const char *cert,
+                                    const char *key, unsigned threads, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
 	if (parse_listen(addr, &ss, err, errlen) < 0)
@@ -416,17 +432,20 @@ static struct MHD_Daemon *start_one(const char *addr, void *tag, const char *cer
 	 * Finished, and GnuTLS recomputes the Finished HMAC on each entry (TLS 1.3: HKDF over
 	 * SHA-384): a connection cost 1.3 ms of CPU, 3x gnutls-serv. With poll it is entered
 	 * twice and costs what GnuTLS alone costs (make bench, "connection" rows). */
+	/* the guard decides about limits; MHD's own cap (split between its threads) stays above it */
+	unsigned mhd_limit = (HTTP_GUARD_MAX_CONNECTIONS + 16) * (threads > 1 ? threads : 1);
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG |
 	                 MHD_ALLOW_SUSPEND_RESUME | (cert ? MHD_USE_TLS : 0); /* no cert: plain HTTP */
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	/* a pool of one is no pool: MHD warns, so leave the option out */
 	struct MHD_Daemon *d = MHD_start_daemon(
-	    flags, 0, NULL, NULL, on_request, tag, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+	    flags, 0, guard_accept, guard, on_request, tag, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 	    threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_CONNECTION_MEMORY_INCREMENT,
 	    threads > 1 ? threads : (unsigned)1024, MHD_OPTION_HTTPS_MEM_CERT, cert,
 	    MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_CONNECTION_LIMIT, mhd_limit,
+	    MHD_OPTION_NOTIFY_CONNECTION, guard_notify, guard,
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
 	if (!d)
 		snprintf(err, errlen, "cannot listen on %s: %s", addr,
@@ -439,11 +458,23 @@ int http_start(struct server *srv, const char *cert_pem, const char *key_pem, ch
 	the_server = srv;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned threads = ncpu > 0 ? (unsigned)ncpu : 2;
-	acme_daemon = start_one(srv->cfg->listen_address, &acme_daemon, cert_pem, key_pem, threads, err,
-	                        errlen);
-	if (!acme_daemon)
+	struct http_guard_limits lim;
+	http_guard_defaults(&lim);
+	acme_guard = http_guard_new("acme", &lim);
+	mgmt_guard = http_guard_new("management", &lim);
+	crl_guard = http_guard_new("crl", &lim);
+	if (!acme_guard || !mgmt_guard || !crl_guard) {
+		snprintf(err, errlen, "could not start the listeners' watchdogs");
+		http_stop();
 		return -1;
-	mgmt_daemon = start_one(srv->cfg->management_address, &mgmt_daemon, cert_pem, key_pem, 1, err,
+	}
+	acme_daemon = start_one(srv->cfg->listen_address, &acme_daemon, acme_guard, cert_pem, key_pem, threads, err,
+	                        errlen);
+	if (!acme_daemon) {
+		http_stop();
+		return -1;
+	}
+	mgmt_daemon = start_one(srv->cfg->management_address, &mgmt_daemon, mgmt_guard, cert_pem, key_pem, 1, err,
 	                        errlen);
 	if (!mgmt_daemon) {
 		http_stop();
@@ -451,13 +482,25 @@ int http_start(struct server *srv, const char *cert_pem, const char *key_pem, ch
 	}
 	/* RFC 5280 §4.2.1.13: CRLs over plain http (a CRL is signed; TLS would be circular) */
 	if (srv->cfg->crl_listen_address[0]) {
-		crl_daemon = start_one(srv->cfg->crl_listen_address, &crl_daemon, NULL, NULL, 1, err, errlen);
+		crl_daemon = start_one(srv->cfg->crl_listen_address, &crl_daemon, crl_guard, NULL, NULL, 1, err, errlen);
 		if (!crl_daemon) {
 			http_stop();
 			return -1;
 		}
 	}
 	return 0;
+}
+
+void http_quiesce(void)
+{
+	struct MHD_Daemon *ds[] = {acme_daemon, mgmt_daemon, crl_daemon};
+	for (size_t i = 0; i < 3; i++) {
+		if (!ds[i])
+			continue;
+		MHD_socket fd = MHD_quiesce_daemon(ds[i]);
+		if (fd != MHD_INVALID_SOCKET)
+			close(fd);
+	}
 }
 
 void http_stop(void)
@@ -469,4 +512,8 @@ void http_stop(void)
 	if (crl_daemon)
 		MHD_stop_daemon(crl_daemon);
 	acme_daemon = mgmt_daemon = crl_daemon = NULL;
+	http_guard_free(acme_guard);
+	http_guard_free(mgmt_guard);
+	http_guard_free(crl_guard);
+	acme_guard = mgmt_guard = crl_guard = NULL;
 }

@@ -57,6 +57,9 @@ struct req {
  * Returns 0, or -1 with a sentence in err (e.g. the address is in use). */
 int http_start(struct server *srv, const char *cert_pem, const char *key_pem, char *err, size_t errlen);
 void http_stop(void);
+/* Stop accepting connections on both listeners at once (their listening sockets are closed);
+ * requests already on open connections go on until http_stop. */
+void http_quiesce(void);
 
 /* The one reply path. Each takes ownership of what it is given. */
 void http_reply_json(struct req *r, int status, json_t *body);

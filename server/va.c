@@ -20,6 +20,7 @@ struct va {
 	struct workq *q;
 	struct dns_options dns_opt;
 	psl_ctx_t *psl;
+	bool abandoned; /* va_stop left workers inside jobs: never freed */
 };
 
 static void *worker_init(void *shared)
@@ -211,15 +212,31 @@ struct va *va_new(struct server *srv, char *err, size_t errlen)
 	return va;
 }
 
-void va_stop(struct va *va)
+/* A queued job dropped at shutdown: a JIT check still resumes its suspended request. */
+static void drop_job(void *state, void *arg)
 {
-	if (va)
-		workq_stop(va->q);
+	struct va_job *job = arg;
+	(void)state;
+	log_info("validation %s %s%s account=%s dropped: cobble is shutting down", job->type,
+	         job->wildcard ? "*." : "", job->ident.value, job->account_id);
+	if (job->done)
+		job->done(job->done_ctx);
+	free(job);
+}
+
+size_t va_stop(struct va *va)
+{
+	if (!va)
+		return 0;
+	size_t left = workq_stop_within(va->q, drop_job, NULL, VA_STOP_SECONDS);
+	if (left)
+		va->abandoned = true;
+	return left;
 }
 
 void va_free(struct va *va)
 {
-	if (!va)
+	if (!va || va->abandoned) /* a worker still inside a job uses va */
 		return;
 	workq_free(va->q);
 	psl_free(va->psl);

@@ -13,10 +13,14 @@
 struct va;
 
 struct va *va_new(struct server *srv, char *err, size_t errlen);
-/* Finish queued jobs and stop the workers (later submits fail); before http_stop, so that
- * requests suspended on a job are resumed. NULL is a no-op. */
-void va_stop(struct va *va);
-void va_free(struct va *va); /* va_stop, then free; NULL is a no-op */
+/* At shutdown a stuck validation must not hold cobble: queued jobs are dropped (a JIT check's
+ * suspended request is resumed), running ones get this long to end. */
+#define VA_STOP_SECONDS 1.0
+/* Stop at once (later submits fail): drop the queued jobs, wait VA_STOP_SECONDS for the running
+ * ones. Returns how many were still running (then the caller exits without freeing what they
+ * use). Before http_stop, so that requests suspended on a job are resumed. NULL is a no-op. */
+size_t va_stop(struct va *va);
+void va_free(struct va *va); /* va_stop, then free (not when va_stop left workers); NULL is a no-op */
 /* Queue a copy of job. Returns 0, or -1 when the queue is full. */
 int va_submit(struct va *va, const struct va_job *job);
 

@@ -8,12 +8,7 @@
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/acme_case.sh"
 
-for tool in jq curl python3 "$ACME_PY"; do
-	command -v "$tool" >/dev/null || { skip "hostile end-to-end" "$tool is not installed"; exit 0; }
-done
-"$ACME_PY" -c 'import acme.client, josepy' 2>/dev/null ||
-	{ skip "hostile end-to-end" "python3-acme is not installed for $ACME_PY"; exit 0; }
-[ -x "$COBBLE_BIN" ] || { notok "cobble binary $COBBLE_BIN exists"; exit 1; }
+acme_need hostile jq curl python3
 E=urn:ietf:params:acme:error:
 
 DNS_PORT=$(free_port) HTTP_PORT=$(free_port) TLS_PORT=$(free_port)

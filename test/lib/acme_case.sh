@@ -46,3 +46,15 @@ jq_ok_more() {
 	show "$T/$1/err"
 	grep -E "validation .*" "$COBBLE_LOG" | tail -5 | sed 's/^/    #   log: /'
 }
+
+# acme_need SUITE TOOL...: skip the whole suite (exit 0) unless the tools, python3-acme and the
+# cobble binary are there.
+acme_need() {
+	local suite=$1 tool; shift
+	for tool in "$@" "$ACME_PY"; do
+		command -v "$tool" >/dev/null || { skip "$suite end-to-end" "$tool is not installed"; exit 0; }
+	done
+	"$ACME_PY" -c 'import acme.client, josepy' 2>/dev/null ||
+		{ skip "$suite end-to-end" "python3-acme is not installed for $ACME_PY"; exit 0; }
+	[ -x "$COBBLE_BIN" ] || { notok "cobble binary $COBBLE_BIN exists"; exit 1; }
+}
