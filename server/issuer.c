@@ -55,12 +55,24 @@ void issuer_free(struct issuer *is)
 int issuer_check_window(time_t not_before, time_t not_after, time_t now, struct problem *p)
 {
 	time_t start = not_before ? not_before : now;
+	/* RFC 8555 §7.4 leaves the window to the CA: a certificate that starts more than an hour back
+	 * (Boulder's own backdating) or a year ahead is a mistake, not a request (year 0, 1970...) */
+	if (not_before && (not_before < now - ISSUER_BACKDATE_MAX || not_before > now + ISSUER_AHEAD_MAX)) {
+		char from[32], to[32];
+		util_time_fmt(now - ISSUER_BACKDATE_MAX, from, sizeof from);
+		util_time_fmt(now + ISSUER_AHEAD_MAX, to, sizeof to);
+		return problem_set(p, PROB_MALFORMED, 400,
+		                   "notBefore must be between %s and %s (at most %ld minutes back, %ld days ahead), or "
+		                   "left out",
+		                   from, to, ISSUER_BACKDATE_MAX / 60, ISSUER_AHEAD_MAX / 86400);
+	}
+	if (not_after && not_after <= now) {
+		char nowtext[32];
+		util_time_fmt(now, nowtext, sizeof nowtext);
+		return problem_set(p, PROB_MALFORMED, 400, "notAfter is in the past; it must be after now (%s)", nowtext);
+	}
 	if (not_after && not_after <= start)
 		return problem_set(p, PROB_MALFORMED, 400, "notAfter must be later than notBefore (or now)");
-	if (not_after && not_after <= now)
-		return problem_set(p, PROB_MALFORMED, 400, "notAfter is in the past");
-	if (not_before && not_before > now + 365L * 86400)
-		return problem_set(p, PROB_MALFORMED, 400, "notBefore is more than a year in the future");
 	if (not_after && not_after - start > MAX_VALIDITY)
 		return problem_set(p, PROB_MALFORMED, 400, "notAfter - notBefore is over %ld days",
 		                   MAX_VALIDITY / 86400);

@@ -25,8 +25,12 @@ struct issuer *issuer_new(struct server *srv, size_t workers, size_t queue);
 /* Finish the queued jobs, stop the threads and free. NULL is a no-op. */
 void issuer_free(struct issuer *is);
 
-/* newOrder's notBefore/notAfter (0 when the client gave none), checked against now.
- * Returns 0, or -1 with malformed in p. */
+/* newOrder's notBefore may start at most this long before now, or this long after it. */
+#define ISSUER_BACKDATE_MAX 3600L
+#define ISSUER_AHEAD_MAX (365L * 86400)
+/* newOrder's notBefore/notAfter (0 when the client gave none; a negative time for a date at or
+ * before 1970-01-01T00:00:00Z), checked against now. Returns 0, or -1 with malformed in p, whose
+ * detail gives the allowed window. */
 int issuer_check_window(time_t not_before, time_t not_after, time_t now, struct problem *p);
 /* draft-aaron-acme-profiles: name (NULL when "profile" is not a string) must be offered.
  * Returns 0, or -1 with invalidProfile in p naming the offered profiles. */

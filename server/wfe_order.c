@@ -195,6 +195,8 @@ static int parse_time_field(json_t *payload, const char *key, time_t *out, struc
 	if (!json_is_string(v) || util_time_parse(json_string_value(v), out) < 0)
 		return problem_set(p, PROB_MALFORMED, 400,
 		                   "\"%s\" must be an RFC 3339 date-time such as 2026-01-01T00:00:00Z", key);
+	if (*out <= 0)
+		*out = -1; /* 1970-01-01T00:00:00Z and before: given (0 means absent), refused by the window check */
 	return 0;
 }
 

@@ -772,6 +772,17 @@ def sec_new_order(c):
         ("notAfter before notBefore", {"identifiers": idents("t.example.com"), "notBefore": na.strftime(fmt),
                                        "notAfter": nb.strftime(fmt)}, 400, "malformed"),
         ("notBefore not a date", {"identifiers": idents("t.example.com"), "notBefore": "tomorrow"}, 400, "malformed"),
+        # issue 9: dates before the allowed window (an hour back at most) are refused, not issued
+        ("notBefore in 1971", {"identifiers": idents("t.example.com"), "notBefore": "1971-01-01T00:00:00Z"}, 400,
+         "malformed"),
+        ("notBefore in year 0", {"identifiers": idents("t.example.com"), "notBefore": "0000-01-01T00:00:00Z"}, 400,
+         "malformed"),
+        ("notBefore 1970-01-01T00:00:00Z", {"identifiers": idents("t.example.com"),
+                                            "notBefore": "1970-01-01T00:00:00Z"}, 400, "malformed"),
+        ("notBefore backdated 397 days", {"identifiers": idents("t.example.com"), "notBefore":
+                                          (nb - datetime.timedelta(days=397)).strftime(fmt)}, 400, "malformed"),
+        ("notAfter in 1970", {"identifiers": idents("t.example.com"), "notAfter": "1970-01-01T00:00:00Z"}, 400,
+         "malformed"),
         ("an unknown profile", {"identifiers": idents("t.example.com"), "profile": "no-such-profile"}, 400,
          "invalidProfile"),
         ("no identifiers", {}, 400, "malformed"),
@@ -783,6 +794,10 @@ def sec_new_order(c):
         r = a.post(no, payload)
         expect_problem(r, status, ptype, "§7.4 newOrder with %s: %d %s" % (what, status, ptype))
         wrongly_made += r.status_code == 201
+
+    r = a.post(no, {"identifiers": idents("t.example.com"), "notBefore": "1971-01-01T00:00:00Z"})
+    check(re.search(r"notBefore must be between \d{4}-\d\d-\d\dT[\d:]+Z and \d{4}-", (problem_of(r) or {}).get("detail", "")),
+          "§7.4 a refused notBefore: the detail gives the allowed window", show(r))
 
     r = a.post(no, {"identifiers": idents("ok.example.com", "bad_name.example.com", "-lead.example.com")})
     p = problem_of(r) or {}
