@@ -25,6 +25,8 @@ UNIT_BIN   := $(patsubst test/unit/%.c,$(BUILD)/test/%,$(UNIT_SRC))
 # test/unit/*.c that are not a suite (e.g. dns_fake.c, the DNS seam's fake) link into every suite
 UNIT_LIB   := $(patsubst %.c,$(BUILD)/%.o,$(filter-out $(UNIT_SRC),$(wildcard test/unit/*.c)))
 FUZZ_SRC   := $(wildcard test/fuzz/fuzz_*.c)
+# each fuzz target also builds as a plain test that replays its seed corpus (test/fuzz/replay.c)
+FUZZ_REPLAY := $(patsubst test/fuzz/%.c,$(BUILD)/test/test_%,$(FUZZ_SRC))
 
 # Quiet build lines ("CC server/va.c") so that warnings stand out; `make V=1` shows each command.
 ifeq ($(V),1)
@@ -38,7 +40,7 @@ endif
 .PHONY: all deps run test test-only asan fuzz clean
 # keep the unit tests' objects (make would delete them as intermediates and relink every time)
 .SECONDARY:
-all: $(BUILD)/cobble $(UNIT_BIN) $(BUILD)/loadgen
+all: $(BUILD)/cobble $(UNIT_BIN) $(FUZZ_REPLAY) $(BUILD)/loadgen
 
 deps:
 	@bash scripts/install-deps.sh
@@ -76,6 +78,10 @@ bench:
 bench-sweep:
 	@bash scripts/bench.sh --sweep $(BUILD)
 
+$(BUILD)/test/test_fuzz_%: $(BUILD)/test/fuzz/fuzz_%.o $(BUILD)/test/fuzz/replay.o $(BUILD)/libcobble.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $^ -o $@ $(LDLIBS) $(EXTRA_LDFLAGS)
+
 run:
 	@bash scripts/install-deps.sh build
 	@$(MAKE) --no-print-directory $(BUILD)/cobble
@@ -99,12 +105,14 @@ asan: deps
 	@bash test/run.sh build-asan
 
 FUZZ_SECONDS ?= 300
+# FUZZ_TARGETS=test/fuzz/fuzz_dns.c runs one target
+FUZZ_TARGETS ?= $(FUZZ_SRC)
 fuzz: deps
 	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang \
 	  EXTRA_CFLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -O1" \
 	  EXTRA_LDFLAGS="-fsanitize=address,undefined" build-fuzz/libcobble.a
 	@mkdir -p build-fuzz/bin
-	@for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
+	@for f in $(FUZZ_TARGETS); do n=$$(basename $$f .c); \
 	  clang -std=c11 -D_GNU_SOURCE -I. -g -O1 -fsanitize=fuzzer,address,undefined $$f build-fuzz/libcobble.a \
 	    -o build-fuzz/bin/$$n $(LDLIBS) || exit 1; \
 	  mkdir -p build-fuzz/corpus/$$n; \

@@ -35,4 +35,11 @@ int dns_dnssec_set_trust_anchors(struct dns *d, const struct dns_options *opt, c
 uint32_t dns_dnssec_validate_again(struct dns *d, const char *qname, getdns_dict *resp,
                                    getdns_dict *reply, uint32_t status);
 
+/* One reply given as raw wire bytes, judged by the very code a lookup's replies go through
+ * (question check, rcode, CNAME chain, record parsing): for the DNS fuzzer and unit tests.
+ * type is DNS_QTYPE_TXT, _A, _AAAA or _CAA; d's dnssec must be off. Fills ans (dns_answer_clear)
+ * and returns 0, or -1 on internal failure. */
+int dns_judge_wire(struct dns *d, const char *name, uint16_t type, const uint8_t *wire, size_t len,
+                   struct dns_answer *ans);
+
 #endif

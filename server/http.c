@@ -296,8 +296,7 @@ static MHD_RESULT_T on_request(void *cls, struct MHD_Connection *conn, const cha
                                size_t *upload_data_size, void **con_cls)
 {
 	struct req *r = *con_cls;
-	if (!r) {
-		r = xcalloc(1, sizeof *r);
+	if (!r->conn) { /* the first call: r came from on_uri with the raw request target */
 		r->srv = the_server;
 		r->conn = conn;
 		r->mgmt = cls == (void *)&mgmt_daemon;
@@ -309,6 +308,13 @@ static MHD_RESULT_T on_request(void *cls, struct MHD_Connection *conn, const cha
 		r->started = util_now_mono();
 		set_base(r);
 		*con_cls = r;
+		/* RFC 9110 §15.5.14: a declared body over the limit is refused before a byte of it is read */
+		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+		if (cl && strtoull(cl, NULL, 10) > HTTP_MAX_BODY) {
+			r->too_big = true;
+			dispatch(r);
+			return send_reply(r);
+		}
 		return MHD_YES;
 	}
 	if (*upload_data_size > 0) {
@@ -342,6 +348,16 @@ static MHD_RESULT_T on_request(void *cls, struct MHD_Connection *conn, const cha
 	return send_reply(r);
 }
 
+/* MHD_OPTION_URI_LOG_CALLBACK: the request target exactly as sent (before MHD splits off the
+ * query and unescapes %XX), which RFC 8555 §6.4 compares with the JWS "url". Its return value
+ * is the request's state from here on (on_request, on_completed free it). */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	struct req *r = xcalloc(1, sizeof *r);
+	r->target = xstrdup(uri ? uri : "");
+	return r;
+}
+
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
@@ -349,10 +365,17 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	http_guard_request_done(conn);
 	if (!r)
 		return;
+	if (!r->conn) { /* the headers never reached on_request (MHD refused them itself) */
+		free(r->target);
+		free(r);
+		*con_cls = NULL;
+		return;
+	}
 	double ms = (util_now_mono() - r->started) * 1000.0;
 	log_msg(LOG_INFO, r->reqid, "%s %s %s%s%s -> %d %.1fms", r->mgmt ? "mgmt" : r->crl ? "crl" : "acme", r->method,
 	        r->path, r->account[0] ? " account=" : "", r->account, r->status, ms);
 	free(r->path);
+	free(r->target);
 	free(r->body);
 	free(r->resp);
 	for (int i = 0; i < r->nhdr; i++)
@@ -445,7 +468,7 @@ static struct MHD_Daemon *start_one(const char *addr, void *tag, struct http_gua
 	    threads > 1 ? threads : (unsigned)1024, MHD_OPTION_HTTPS_MEM_CERT, cert,
 	    MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_CONNECTION_LIMIT, mhd_limit,
-	    MHD_OPTION_NOTIFY_CONNECTION, guard_notify, guard,
+	    MHD_OPTION_NOTIFY_CONNECTION, guard_notify, guard, MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
 	if (!d)
 		snprintf(err, errlen, "cannot listen on %s: %s", addr,

@@ -14,7 +14,7 @@
 #include "server/server.h"
 
 #define HTTP_MAX_BODY (64 * 1024) /* larger bodies get 413 */
-#define HTTP_MAX_HEADERS 8
+#define HTTP_MAX_HEADERS 40 /* room for Link rel="alternate" to every alternate root and more */
 
 struct MHD_Connection;
 struct MHD_Daemon;
@@ -24,6 +24,7 @@ struct req {
 	struct MHD_Connection *conn;
 	const char *method;     /* borrowed from MHD for the request's lifetime */
 	char *path;             /* without the query string */
+	char *target;           /* the request target as sent: path and query, %XX not decoded */
 	char reqid[17];
 	bool mgmt;              /* on the management listener */
 	bool crl;               /* on the plain-HTTP CRL listener */

@@ -9,6 +9,7 @@
 #include "server/faults.h"
 #include "server/server.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,20 +104,39 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* An identifier as issuer_csr_matches compares it: the value, a space and its kind ('d' for a
+ * dNSName, 'i' for an iPAddress), so that an address sent as a dNSName does not match an ip
+ * identifier (RFC 8738 §3: an ip identifier is an iPAddress SAN). */
+static char *csr_key(const char *value, bool ip)
+{
+	return xasprintf("%s %c", value, ip ? 'i' : 'd');
+}
+
+/* A key back as text for the detail: the value, and "(as a dNSName)" for an address in one. */
+static void csr_key_text(const char *key, char *out, size_t outlen)
+{
+	size_t n = strlen(key) - 2;
+	unsigned char buf[16];
+	char v[256];
+	snprintf(v, sizeof v, "%.*s", (int)n, key);
+	bool looks_ip = inet_pton(AF_INET, v, buf) == 1 || inet_pton(AF_INET6, v, buf) == 1;
+	snprintf(out, outlen, "%s%s", v, key[n + 1] == 'd' && looks_ip ? " (as a dNSName)" : "");
+}
+
 int issuer_csr_matches(const struct order *o, const struct ca_csr *csr, struct problem *p)
 {
 	size_t n = csr->ndns + csr->nips;
 	char **names = xcalloc(n ? n : 1, sizeof *names);
 	char **want = xcalloc(o->nidents ? o->nidents : 1, sizeof *want);
 	for (size_t i = 0; i < csr->ndns; i++)
-		names[i] = csr->dns[i];
+		names[i] = csr_key(csr->dns[i], false);
 	for (size_t i = 0; i < csr->nips; i++)
-		names[csr->ndns + i] = csr->ips[i];
+		names[csr->ndns + i] = csr_key(csr->ips[i], true);
 	for (size_t i = 0; i < o->nidents; i++)
-		want[i] = (char *)o->idents[i].value;
+		want[i] = csr_key(o->idents[i].value, strcmp(o->idents[i].type, "ip") == 0);
 	qsort(names, n, sizeof *names, cmp_str);
 	qsort(want, o->nidents, sizeof *want, cmp_str);
-	char extra[1024] = "", missing[1024] = "";
+	char extra[1024] = "", missing[1024] = "", one[300];
 	size_t i = 0, k = 0;
 	while (i < n || k < o->nidents) {
 		int c = i >= n ? 1 : k >= o->nidents ? -1 : strcmp(names[i], want[k]);
@@ -126,13 +146,18 @@ int issuer_csr_matches(const struct order *o, const struct ca_csr *csr, struct p
 				i++;
 			i++, k++;
 		} else if (c < 0) {
-			snprintf(extra + strlen(extra), sizeof extra - strlen(extra), "%s%s", extra[0] ? ", " : "",
-			         names[i++]);
+			csr_key_text(names[i++], one, sizeof one);
+			snprintf(extra + strlen(extra), sizeof extra - strlen(extra), "%s%s", extra[0] ? ", " : "", one);
 		} else {
+			csr_key_text(want[k++], one, sizeof one);
 			snprintf(missing + strlen(missing), sizeof missing - strlen(missing), "%s%s",
-			         missing[0] ? ", " : "", want[k++]);
+			         missing[0] ? ", " : "", one);
 		}
 	}
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	for (k = 0; k < o->nidents; k++)
+		free(want[k]);
 	free(names);
 	free(want);
 	if (extra[0] || missing[0]) {

@@ -312,7 +312,7 @@ static int run_server(int argc, char **argv)
 	http_quiesce();
 stop:
 	if (va_stop(srv.va) > 0) { /* resumes requests suspended on JIT checks while the daemon runs */
-		log_info("validations still running after %.0f s: exiting without waiting for them", VA_STOP_SECONDS);
+		log_info("validations still running after %.1f s: exiting without waiting for them", VA_STOP_SECONDS);
 		fflush(NULL);
 		_exit(rc);
 	}

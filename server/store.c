@@ -499,7 +499,17 @@ int store_challenge_finish(struct store *s, const char *authz_id, const char *ch
 		goto out;
 	free(c->validation_record);
 	c->validation_record = xstrdup(o->validation_record);
-	if (o->ok) {
+	if (o->ok && a->status != ST_PENDING && a->status != ST_VALID) {
+		/* RFC 8555 §7.5.2: a deactivated (or expired, revoked) authorization is final; a challenge
+		 * that passed after that does not make anything valid inside it */
+		struct problem late;
+		problem_set(&late, PROB_UNAUTHORIZED, 403,
+		            "the validation passed, but its authorization had become %s meanwhile; nothing was "
+		            "authorized",
+		            status_name(a->status));
+		c->status = ST_INVALID;
+		stored_problem_set(&c->error, &late);
+	} else if (o->ok) {
 		c->status = ST_VALID;
 		c->validated = now;
 		if (a->status == ST_PENDING) {

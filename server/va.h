@@ -15,7 +15,7 @@ struct va;
 struct va *va_new(struct server *srv, char *err, size_t errlen);
 /* At shutdown a stuck validation must not hold cobble: queued jobs are dropped (a JIT check's
  * suspended request is resumed), running ones get this long to end. */
-#define VA_STOP_SECONDS 1.0
+#define VA_STOP_SECONDS 0.5
 /* Stop at once (later submits fail): drop the queued jobs, wait VA_STOP_SECONDS for the running
  * ones. Returns how many were still running (then the caller exits without freeing what they
  * use). Before http_stop, so that requests suspended on a job are resumed. NULL is a no-op. */

@@ -68,8 +68,9 @@ int wfe_post(struct req *r, enum post_auth auth, struct post *out, struct proble
 	if (jws_parse(r->body, r->body_len, &out->jws, p) < 0)
 		goto out;
 
-	/* RFC 8555 §6.4: the url header must be the URL this request was sent to */
-	url = xasprintf("%s%s", r->base, r->path);
+	/* RFC 8555 §6.4: the url header must be the URL this request was sent to, as sent: with its
+	 * query and its %XX escapes (a "?x=1" or "%00junk" the routing ignores still counts) */
+	url = xasprintf("%s%s", r->base, r->target ? r->target : r->path);
 	if (strcmp(out->jws.url, url) != 0) {
 		problem_set(p, PROB_UNAUTHORIZED, 401,
 		            "the JWS \"url\" header is \"%s\" but this request was sent to \"%s\"; sign the "

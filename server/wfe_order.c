@@ -14,6 +14,7 @@
 
 #include <arpa/inet.h>
 #include <idn2.h>
+#include <libpsl.h>
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,6 +102,47 @@ static bool blocked(const struct config *c, const char *name)
 	return false;
 }
 
+/* Names no CA issues for, as Let's Encrypt refuses them: a public suffix itself (RFC 8555 §7.1.3
+ * leaves policy to the CA; the ICANN section of the Public Suffix List) and an all-digit last
+ * label ("127.1", "1.2.3.4.5", "0x7f.0.0.1": IP addresses in disguise, never a TLD). */
+static bool dns_name_policy_ok(const char *base, const char **why)
+{
+	const char *last = strrchr(base, '.');
+	last = last ? last + 1 : base;
+	bool digits = *last != '\0';
+	for (const char *c = last; *c; c++)
+		digits = digits && isdigit((unsigned char)*c);
+	if (digits) {
+		*why = "the last label is all digits, which no top-level domain is (for an address, send an \"ip\" "
+		       "identifier)";
+		return false;
+	}
+	const psl_ctx_t *psl = psl_builtin();
+	if (psl && psl_is_public_suffix2(psl, base, PSL_TYPE_ICANN | PSL_TYPE_NO_STAR_RULE)) {
+		*why = "the name is a public suffix (Public Suffix List, ICANN section); no one can prove control of it";
+		return false;
+	}
+	return true;
+}
+
+/* RFC 8738 §3 leaves policy to the CA: an address nobody can be (unspecified, broadcast,
+ * multicast, reserved) is refused; loopback and private ones stay allowed in a test CA. */
+static bool ip_policy_ok(const unsigned char *a, bool v6, const char **why)
+{
+	static const unsigned char zero[16];
+	if (!v6 && (a[0] == 0 || a[0] >= 224)) {
+		*why = a[0] == 0 ? "0.0.0.0/8 is \"this network\", not a host (RFC 1122 §3.2.1.3)"
+		       : a[0] < 240 ? "a multicast address (224.0.0.0/4) is not a host"
+		                    : "a reserved or broadcast address (240.0.0.0/4) is not a host";
+		return false;
+	}
+	if (v6 && (memcmp(a, zero, 16) == 0 || a[0] == 0xff)) {
+		*why = a[0] == 0xff ? "a multicast address (ff00::/8) is not a host" : "the unspecified address :: is not a host";
+		return false;
+	}
+	return true;
+}
+
 /* Parse, canonicalise and check the identifiers; subproblems per bad identifier (§6.7.1). */
 static int parse_identifiers(struct req *r, json_t *arr, struct identifier **out, size_t *nout,
                              struct problem *p)
@@ -115,6 +157,7 @@ static int parse_identifiers(struct req *r, json_t *arr, struct identifier **out
 	struct identifier *ids = xcalloc(json_array_size(arr), sizeof *ids);
 	size_t n = 0;
 	bool unsupported = false;
+	size_t nbad = 0; /* every refused identifier; the subproblems hold the first PROBLEM_MAX_SUB */
 	problem_set(p, PROB_REJECTED_IDENTIFIER, 400, "%s", "");
 	size_t i;
 	json_t *v;
@@ -136,7 +179,7 @@ static int parse_identifiers(struct req *r, json_t *arr, struct identifier **out
 				snprintf(id.value, sizeof id.value, "%s", value);
 				util_lower(id.value);
 				const char *base = util_has_prefix(id.value, "*.") ? id.value + 2 : id.value;
-				if (!dns_name_ok(base, &why))
+				if (!dns_name_ok(base, &why) || !dns_name_policy_ok(base, &why))
 					;
 				else if (blocked(cfg, base))
 					why = "the name is on this server's domainBlocklist";
@@ -145,20 +188,24 @@ static int parse_identifiers(struct req *r, json_t *arr, struct identifier **out
 			snprintf(id.type, sizeof id.type, "ip");
 			unsigned char buf[16];
 			/* RFC 8738: the canonical text form is what the certificate will carry */
-			if (inet_pton(AF_INET, value, buf) == 1)
-				inet_ntop(AF_INET, buf, id.value, sizeof id.value);
-			else if (inet_pton(AF_INET6, value, buf) == 1)
-				inet_ntop(AF_INET6, buf, id.value, sizeof id.value);
-			else
+			if (inet_pton(AF_INET, value, buf) == 1) {
+				if (ip_policy_ok(buf, false, &why))
+					inet_ntop(AF_INET, buf, id.value, sizeof id.value);
+			} else if (inet_pton(AF_INET6, value, buf) == 1) {
+				if (ip_policy_ok(buf, true, &why))
+					inet_ntop(AF_INET6, buf, id.value, sizeof id.value);
+			} else
 				why = "not an IPv4 or IPv6 address (RFC 8738)";
 		} else {
 			problem_add_sub(p, PROB_UNSUPPORTED_IDENTIFIER, type, value,
 			                "identifier type \"%.32s\" is not supported; use \"dns\" or \"ip\"", type);
 			unsupported = true;
+			nbad++;
 			continue;
 		}
 		if (why) {
 			problem_add_sub(p, PROB_REJECTED_IDENTIFIER, type, value, "%.200s: %s", value, why);
+			nbad++;
 			continue;
 		}
 		bool dup = false;
@@ -174,9 +221,12 @@ static int parse_identifiers(struct req *r, json_t *arr, struct identifier **out
 		int nsub = p->nsub;
 		struct subproblem subs[PROBLEM_MAX_SUB];
 		memcpy(subs, p->sub, sizeof subs);
-		problem_set(p, unsupported && nsub == 1 ? PROB_UNSUPPORTED_IDENTIFIER : PROB_REJECTED_IDENTIFIER,
-		            400, "%d identifier%s rejected: %s%s", nsub, nsub == 1 ? "" : "s", first,
-		            nsub > 1 ? " (see subproblems)" : "");
+		char more[80] = "";
+		if (nbad > (size_t)nsub)
+			snprintf(more, sizeof more, "; the first %d are listed", nsub);
+		problem_set(p, unsupported && nbad == 1 ? PROB_UNSUPPORTED_IDENTIFIER : PROB_REJECTED_IDENTIFIER,
+		            400, "%zu identifier%s rejected: %s%s%s%s", nbad, nbad == 1 ? "" : "s", first,
+		            nbad > 1 ? " (see subproblems" : "", more, nbad > 1 ? ")" : "");
 		memcpy(p->sub, subs, sizeof subs);
 		p->nsub = nsub;
 		return -1;

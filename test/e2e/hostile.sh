@@ -43,6 +43,8 @@ dig_case "a reply without a question (QDCOUNT 0) is a DNS failure, not an intern
 	'.result == "SERVFAIL" and (.detail | test("QDCOUNT 0"))'
 dig_case "a TXT length octet past RDLENGTH is a DNS failure naming the malformed record" badtxt.x.test \
 	'.result == "SERVFAIL" and (.detail | test("malformed TXT record in the answer from 127.0.0.1"))'
+dig_case "a CNAME loop is a DNS failure naming the loop, not \"no TXT record\"" cnloop.x.test \
+	'.result == "SERVFAIL" and (.detail | test("CNAME loop"))'
 dig_case "a 4 KB UDP answer without TC is a DNS failure, not an internal one" big.x.test \
 	'.result == "SERVFAIL" and (.txt | length) == 0'
 

@@ -27,6 +27,17 @@ honest() {
 	fi
 }
 
+# RFC 9110 §15.5.14: a declared Content-Length over 64 KiB gets 413 before the body is sent
+code=$(curl -s -o "$T/413.json" -w '%{http_code} %{content_type}' --max-time 5 --cacert "$CA_BUNDLE" \
+	-H 'Content-Type: application/jose+json' -H 'Content-Length: 1000000000000' --data-binary x \
+	"https://localhost:$ACME_PORT/acme/new-order")
+if [ "${code%% *}" = 413 ] && [ "${code#* }" = application/problem+json ]; then
+	ok "a declared body of 10^12 bytes gets an early 413 problem document"
+else
+	notok "a declared body of 10^12 bytes gets an early 413 problem document (got $code)"
+	show "$T/413.json"
+fi
+
 S=$ROOT/test/lib/slowloris.py
 bg python3 "$S" "$ACME_PORT" 1000 50 10 16 "$T/acme.status"
 bg python3 "$S" "$MGMT_PORT" 1000 50 40 16 "$T/mgmt.status" idle

@@ -19,9 +19,9 @@ client() { py_tap acme_protocol.py "$@"; }
 
 # Port 9 (discard) on loopback: nothing answers, so a real validation fails at once.
 if start_cobble COBBLE_VA_ALWAYS_VALID=1 COBBLE_VA_NOSLEEP=1 COBBLE_WFE_NONCEREJECT=0 COBBLE_AUTHZREUSE=0 \
-	COBBLE_ALTERNATE_ROOTS=1 -- -dnsserver 127.0.0.1:9; then
-	ok "cobble starts (every challenge valid, no nonce refused, no authorization reuse, one alternate root)"
-	client main
+	COBBLE_ALTERNATE_ROOTS=10 -- -dnsserver 127.0.0.1:9; then
+	ok "cobble starts (every challenge valid, no nonce refused, no authorization reuse, ten alternate roots)"
+	ALTERNATE_ROOTS=10 client main
 	if kill -0 "$COBBLE_PID" 2>/dev/null; then ok "cobble is still running after the protocol checks"
 	else notok "cobble is still running after the protocol checks"; tail -30 "$COBBLE_LOG" | sed 's/^/    # /'; fi
 	stop_cobble

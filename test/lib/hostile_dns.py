@@ -6,6 +6,7 @@
 #   noq      a reply with QDCOUNT 0 and one TXT record at the asked name
 #   badtxt   a TXT record whose first length octet runs past RDLENGTH
 #   big      a 4 KB UDP answer (40 TXT records) without the TC bit
+#   cnloop   a CNAME loop in one answer: NAME -> x.NAME -> NAME
 #   hopK     (K = 0..) a CNAME to hop(K+1) after DELAY seconds; hop HOPS answers the records
 #   silent   never answers
 #   anything else: A 127.0.0.1 for A, the TXT value for TXT, NODATA for other types
@@ -91,6 +92,8 @@ def handle(sock, pkt, peer):
         out = reply(qid, question, [rr(name, TXT, txt_rdata(b"x"))], qdcount=0)
     elif "badtxt" in labels:
         out = reply(qid, question, [rr(name, TXT, b"\x10abc")])
+    elif "cnloop" in labels:
+        out = reply(qid, question, [rr(name, CNAME, enc_name("x." + name)), rr("x." + name, CNAME, enc_name(name))])
     elif "big" in labels:
         out = reply(qid, question, [rr(name, TXT, txt_rdata(b"y" * 100)) for _ in range(40)])
     elif labels[0].startswith("hop") and labels[0][3:].isdigit():

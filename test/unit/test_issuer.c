@@ -8,6 +8,7 @@
 
 #include <openssl/ec.h>
 #include <openssl/evp.h>
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -190,13 +191,21 @@ static void csr_names_must_equal_the_order(void **state)
 	    {"both", {"a.example", "b.example"}, {"a.example", "c.example"},
 	     "the CSR's names must be exactly the order's identifiers: the CSR has c.example; it lacks "
 	     "b.example"},
+	    /* issue 9, RFC 8738 §3: an ip identifier is an iPAddress SAN, never a dNSName */
+	    {"an ip identifier sent as a dNSName", {"192.0.2.1"}, {"192.0.2.1"},
+	     "the CSR's names must be exactly the order's identifiers: the CSR has 192.0.2.1 (as a dNSName); it "
+	     "lacks 192.0.2.1"},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		const struct csr_case *c = &cases[i];
 		struct identifier ids[3] = {0};
 		struct order o = {.idents = ids};
-		for (; o.nidents < 3 && c->order[o.nidents]; o.nidents++)
+		for (; o.nidents < 3 && c->order[o.nidents]; o.nidents++) {
+			unsigned char a[16];
 			snprintf(ids[o.nidents].value, sizeof ids[0].value, "%s", c->order[o.nidents]);
+			snprintf(ids[o.nidents].type, sizeof ids[0].type, "%s",
+			         inet_pton(AF_INET, c->order[o.nidents], a) == 1 ? "ip" : "dns");
+		}
 		struct ca_csr csr = {.dns = (char **)c->csr};
 		while (csr.ndns < 4 && c->csr[csr.ndns])
 			csr.ndns++;

@@ -359,6 +359,31 @@ static void test_rekey_refusals_change_nothing(void **state)
 
 /* ---- authorizations and challenges ---- */
 
+/* issue 9, RFC 8555 §7.5.2: a validation that passes after its authorization was deactivated
+ * makes nothing valid: the challenge ends invalid, the authorization stays deactivated. */
+static void test_challenge_passing_after_deactivation_is_not_valid(void **state)
+{
+	struct store *s = *state;
+	char acct[STORE_ID_LEN + 1], az[STORE_ID_LEN + 1], ids[STORE_MAX_CHALLENGES][STORE_ID_LEN + 1];
+	size_t n;
+	bool started;
+	struct problem p = {0};
+	add_account(s, 1, acct);
+	add_authz(s, acct, "late.example.com", false, ST_PENDING, time(NULL) + 7 * 24 * HOUR, 1, az);
+	chal_ids(s, az, ids, &n);
+	assert_int_equal(store_challenge_start(s, az, ids[0], &started, NULL, &p), 0);
+	assert_int_equal(store_authz_deactivate(s, az, &p), 0);
+	struct validation_outcome ok = {.ok = true, .validation_record = "[]"};
+	assert_int_equal(store_challenge_finish(s, az, ids[0], &ok), 0);
+	struct authz a = {0};
+	assert_int_equal(store_authz_get(s, az, &a), 0);
+	assert_int_equal(a.status, ST_DEACTIVATED);
+	assert_int_equal(a.chal[0].status, ST_INVALID);
+	assert_string_equal(a.chal[0].error.type, PROB_UNAUTHORIZED);
+	assert_non_null(strstr(a.chal[0].error.detail, "had become deactivated"));
+	authz_clear(&a);
+}
+
 static void test_challenge_success_makes_authz_valid(void **state)
 {
 	struct store *s = *state;
@@ -1133,6 +1158,7 @@ int main(void)
 	    T(test_rekey_history_is_bounded),
 	    T(test_rekey_refusals_change_nothing),
 	    T(test_challenge_success_makes_authz_valid),
+	    T(test_challenge_passing_after_deactivation_is_not_valid),
 	    T(test_challenge_failure_makes_authz_invalid),
 	    T(test_challenge_abort_returns_to_pending),
 	    T(test_challenge_expires_cap_shortens_only),
