@@ -308,9 +308,11 @@ static MHD_RESULT_T on_request(void *cls, struct MHD_Connection *conn, const cha
 		r->started = util_now_mono();
 		set_base(r);
 		*con_cls = r;
-		/* RFC 9110 §15.5.14: a declared body over the limit is refused before a byte of it is read */
+		/* RFC 9110 §15.5.14: a declared body far over the limit is refused before a byte of it is
+		 * read; one a little over is read and dropped, so that a client still sending it can read
+		 * the 413 instead of meeting a closed connection */
 		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
-		if (cl && strtoull(cl, NULL, 10) > HTTP_MAX_BODY) {
+		if (cl && strtoull(cl, NULL, 10) > HTTP_MAX_BODY_DRAIN) {
 			r->too_big = true;
 			dispatch(r);
 			return send_reply(r);

@@ -14,6 +14,7 @@
 #include "server/server.h"
 
 #define HTTP_MAX_BODY (64 * 1024) /* larger bodies get 413 */
+#define HTTP_MAX_BODY_DRAIN (1024 * 1024) /* a declared body over this gets 413 before it is read */
 #define HTTP_MAX_HEADERS 40 /* room for Link rel="alternate" to every alternate root and more */
 
 struct MHD_Connection;
