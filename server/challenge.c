@@ -12,6 +12,7 @@ const struct challenge_type challenge_types[] = {
     {"dns-01", "dns-01", true, true, va_dns01},                 /* RFC 8555 §8.4 */
     {"tls-alpn-01", "tls-alpn-01", false, true, va_tlsalpn01},  /* RFC 8737 */
     {"dns-persist-01", "dns-persist-01", true, false, va_dns_persist}, /* spec dns-persist-01 */
+    {"dns-account-01", "dns-account-01", true, true, va_dns_account01}, /* draft-ietf-acme-dns-account-label-03 */
     {NULL, NULL, false, false, NULL},
 };
 

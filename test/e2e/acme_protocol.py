@@ -732,8 +732,8 @@ def sec_new_order(c):
           "§7.1.4 wildcard authorization: value without \"*.\", \"wildcard\": true", wild)
     if w:
         types = {ch["type"] for ch in w[0]["challenges"]}
-        check(types and types <= {"dns-01", "dns-persist-01"} and "dns-01" in types,
-              "§7.1.4/§8 a wildcard gets only dns-01 and dns-persist-01", types)
+        check(types and types <= {"dns-01", "dns-persist-01", "dns-account-01"} and "dns-01" in types,
+              "§7.1.4/§8 a wildcard gets only DNS-based challenges (dns-01, dns-persist-01, dns-account-01)", types)
         c.wild_authz = w[0]
 
     r = a.post(no, {"identifiers": idents("127.0.0.1", "::1")})
@@ -742,8 +742,8 @@ def sec_new_order(c):
     for az_url in o.get("authorizations", []):
         az = a.fetch(az_url)
         types = {ch["type"] for ch in az["challenges"]}
-        check(az["identifier"]["type"] == "ip" and types and not types & {"dns-01", "dns-persist-01"},
-              "RFC 8738 §7: ip identifier %s gets no dns-01/dns-persist-01" % az["identifier"]["value"], az)
+        check(az["identifier"]["type"] == "ip" and types and not types & {"dns-01", "dns-persist-01", "dns-account-01"},
+              "RFC 8738 §7: ip identifier %s gets no DNS-based challenge" % az["identifier"]["value"], az)
 
     r = a.post(no, {"identifiers": idents("UP.Example.COM", "up.example.com", "Up.example.com")})
     o = r.json() if r.status_code == 201 else {}

@@ -1,22 +1,26 @@
 #!/usr/bin/env node
 /* persist-client: a small ACME driver (acme-client v5, low-level API) for cobble's
- * dns-persist-01 end-to-end tests (test/e2e/persist.sh). It never publishes DNS records: the
- * test script does that with Knot; this only talks ACME and prints one JSON object.
+ * dns-persist-01 and dns-account-01 end-to-end tests (test/e2e/persist.sh, test/e2e/account.sh).
+ * It never publishes DNS records: the test script does that with Knot; this only talks ACME and
+ * prints one JSON object.
  *
  *   persist-client.js account   --directory URL --account-key FILE
  *   persist-client.js keychange --directory URL --account-key FILE --new-account-key FILE
  *   persist-client.js hash      --prefix URL --domain D|'*' (--thumbprint TP | --account-key FILE)
  *                               --account-url URL
  *   persist-client.js order     --directory URL --account-key FILE (--identifiers a,b | --order-url URL)
+ *                               [--challenge dns-persist-01|dns-account-01]
  *                               [--no-challenge] [--no-finalize] [--cert-out FILE] [--expect OUTCOME]
  *
  * A missing --account-key file is created (ECDSA P-256). `order` creates the order (or loads
- * --order-url), POSTs the dns-persist-01 challenge of every pending authorization (unless
- * --no-challenge), waits, and when the order is ready finalizes it (unless --no-finalize) and
- * writes the PEM chain to --cert-out. It prints
+ * --order-url), POSTs the --challenge (default dns-persist-01) of every pending authorization
+ * (unless --no-challenge), waits, and when the order is ready finalizes it (unless --no-finalize)
+ * and writes the PEM chain to --cert-out. It prints
  *   {accountUrl, thumbprint, order: {url, created: {status}, status, error}, authorizations:
- *    [{url, identifier, wildcard, statusAtCreation, status, expires, challenge, error}],
+ *    [{url, identifier, wildcard, statusAtCreation, status, expires, challenge, record, error}],
  *    challengePosts, outcome: valid|invalid|pending|ready, error, certificate}
+ * where, for dns-account-01, record is {owner, value}: the TXT record this client computed itself
+ * (draft-ietf-acme-dns-account-label-03 §3.2), for the test script to publish.
  * and exits 0 when outcome equals --expect (default: valid), 1 when not, 2 on a usage or
  * transport error. TLS: trust cobble's CA bundle with NODE_EXTRA_CA_CERTS (never disabled). */
 'use strict';
@@ -46,6 +50,32 @@ function hashedAccountUri(prefix, d, tp, url) {
         .update(Buffer.concat([Buffer.from([db.length]), db, Buffer.from(tp, 'utf8'), Buffer.from(url, 'utf8')]))
         .digest('base64url');
     return `${prefix}sha-256/${h}`;
+}
+
+/* RFC 4648 §6 base32 of buf, lowercase, no padding. */
+function base32(buf) {
+    const alphabet = 'abcdefghijklmnopqrstuvwxyz234567';
+    let bits = 0, n = 0, out = '';
+    for (const byte of buf) {
+        bits = (bits << 8) | byte;
+        n += 8;
+        while (n >= 5) {
+            n -= 5;
+            out += alphabet[(bits >> n) & 31];
+        }
+        bits &= (1 << n) - 1;
+    }
+    return out;
+}
+
+/* draft-ietf-acme-dns-account-label-03 §3.2: "_" base32(SHA-256(account URL)[0:10]) "._acme-challenge."
+ * name, holding base64url(SHA-256(token "." thumbprint)), dns-01's value (RFC 8555 §8.4). */
+function accountRecord(accountUrl, name, token, tp) {
+    const label = base32(crypto.createHash('sha256').update(accountUrl, 'utf8').digest().subarray(0, 10));
+    return {
+        owner: `_${label}._acme-challenge.${name}`,
+        value: crypto.createHash('sha256').update(`${token}.${tp}`, 'utf8').digest('base64url'),
+    };
 }
 
 async function newClient(args) {
@@ -91,6 +121,8 @@ async function cmdHash(args) {
 
 async function cmdOrder(args) {
     const { client, accountKey } = await newClient(args);
+    const type = args.challenge || 'dns-persist-01';
+    if (!['dns-persist-01', 'dns-account-01'].includes(type)) throw usage(`--challenge ${type} is not dns-persist-01 or dns-account-01`);
     const out = { accountUrl: client.getAccountUrl(), thumbprint: thumbprint(accountKey), challengePosts: 0 };
     let order;
     if (args['order-url']) {
@@ -110,8 +142,12 @@ async function cmdOrder(args) {
         statusAtCreation: a.status,
         status: a.status,
         expires: a.expires,
-        challenge: (a.challenges || []).find((c) => c.type === 'dns-persist-01') || null,
+        challenge: (a.challenges || []).find((c) => c.type === type) || null,
     }));
+    for (const rep of out.authorizations) {
+        if (type === 'dns-account-01' && rep.challenge)
+            rep.record = accountRecord(out.accountUrl, rep.identifier, rep.challenge.token, out.thumbprint);
+    }
 
     if (!args['no-challenge']) {
         await Promise.all(authzs.map(async (a, i) => {
@@ -119,7 +155,7 @@ async function cmdOrder(args) {
             if (a.status !== 'pending') return;
             const chal = rep.challenge;
             if (!chal) {
-                rep.error = { message: 'no dns-persist-01 challenge offered' };
+                rep.error = { message: `no ${type} challenge offered` };
                 return;
             }
             out.challengePosts++;
@@ -134,7 +170,7 @@ async function cmdOrder(args) {
             const rep = out.authorizations[i];
             rep.status = a.status;
             rep.expires = a.expires;
-            const chal = (a.challenges || []).find((c) => c.type === 'dns-persist-01');
+            const chal = (a.challenges || []).find((c) => c.type === type);
             if (chal) rep.challenge = chal;
             if (chal && chal.error) rep.error = chal.error;
         });

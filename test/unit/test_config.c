@@ -335,7 +335,7 @@ static const struct bad_case bad_configs[] = {
     {"alternateRoots to 10", "{\"alternateRoots\": 11}", "alternateRoots: expected 0 to 10"},
     {"at least one challenge type", "{\"challenges\": []}", "challenges: enable at least one challenge type"},
     {"an unknown challenge type lists the known ones", "{\"challenges\": [\"http-02\"]}",
-     "challenges: unknown type \"http-02\" (known: http-01, dns-01, tls-alpn-01, dns-persist-01)"},
+     "challenges: unknown type \"http-02\" (known: http-01, dns-01, tls-alpn-01, dns-persist-01, dns-account-01)"},
     {"at least one issuer name", "{\"dnsPersist\": {\"issuerDomainNames\": []}}",
      "dnsPersist.issuerDomainNames: expected 1 to 10 names"},
     {"issuer names are canonical", "{\"dnsPersist\": {\"issuerDomainNames\": [\"CA.Example.\"]}}",
