@@ -1,10 +1,12 @@
 /* cmd_check_record: `cobble check-record`, the dns-persist-01 matcher (common/persist) as a
  * command: conformance vectors as JSON Lines, or one live lookup explained to a person. */
 #include "server/cmd.h"
+#include "common/caa.h"
 #include "common/dns.h"
 #include "common/persist.h"
 #include "common/persist_vector.h"
 #include "common/util.h"
+#include "server/va_method.h"
 
 #include <getopt.h>
 #include <jansson.h>
@@ -23,6 +25,8 @@
 static void usage(FILE *f)
 {
 	fputs("usage: cobble check-record --vectors FILE|-\n"
+	      "       cobble check-record --config FILE [-dnsserver HOST:PORT] --identifier NAME\n"
+	      "              --account-url URL [--thumbprint TP]... [--json]   (as the server would)\n"
 	      "       cobble check-record --identifier NAME --account-url URL [--issuer NAME]...\n"
 	      "              [--resolver HOST:PORT]... [--draft 01|02] [--thumbprint TP]...\n"
 	      "              [--hash-prefix URL] [--strict] [--time UNIX] [--json]\n"
@@ -34,8 +38,7 @@ static void usage(FILE *f)
 	      f);
 }
 
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int usage_error(const char *fmt, ...)
+int cmd_usage_error(void (*print_usage)(FILE *), const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -43,9 +46,10 @@ static int usage_error(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-	usage(stderr);
+	print_usage(stderr);
 	return 2;
 }
+#define usage_error(...) cmd_usage_error(usage, __VA_ARGS__)
 
 /* --- vectors mode --------------------------------------------------------------------- */
 
@@ -147,6 +151,24 @@ static const char *explain(bool valid, const char *type, enum dns_rcode_class dn
 	return "No record authorizes this account, so the challenge fails with unauthorized.";
 }
 
+/* The CAA climb and decision for this CA's issuer names (the default caaIdentities) and the
+ * dns-persist-01 method; a lookup failure is reported as forbidding, as the server would. */
+static void caa_check(struct dns *d, const char *fqdn, bool wildcard, const char *const *ids, size_t nids,
+                      const char *account_url, struct caa_verdict *v)
+{
+	struct dns_answer a = {0};
+	struct problem p;
+	const char *owner = fqdn;
+	if (va_caa_lookup(d, fqdn, &a, &owner, &p) < 0) {
+		v->permitted = false;
+		snprintf(v->detail, sizeof v->detail, "%.1000s", p.detail);
+	} else {
+		struct caa_request req = {ids, nids, wildcard, account_url, "dns-persist-01"};
+		caa_decide((const char *const *)a.caa, a.result == DNS_OK ? a.ncaa : 0, owner, &req, v);
+	}
+	dns_answer_clear(&a);
+}
+
 static int run_live(struct live *L)
 {
 	int rc = 1;
@@ -243,6 +265,10 @@ static int run_live(struct live *L)
 		                   ans.detail[0] ? ans.detail : dns_result_name(ans.result));
 	}
 	bool valid = have_result && r.status == PERSIST_VALID;
+	/* spec §5: the CAA verdict beside the record's (the server checks it once the record passed) */
+	struct caa_verdict caa;
+	caa_check(d, fqdn, wildcard, (const char *const *)issuers, L->nissuers, L->account_url, &caa);
+	bool caa_refused = valid && !caa.permitted;
 	/* the house rule behind the verdict, as docs/dns-persist-01.md numbers it */
 	const char *rule = have_result ? r.rule : PERSIST_RULE_LOOKUP;
 
@@ -260,9 +286,12 @@ static int run_live(struct live *L)
 
 	if (L->json) {
 		json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s?,s:s,s:O,s:{s:s,s:s,s:s}}", "identifier", ident, "name",
-		                      name, "resolver", ans.resolver, "status", valid ? "valid" : "invalid", "type", type,
-		                      "detail", detail, "records", jrecs, "rule", "id", rule, "title",
+		                      name, "resolver", ans.resolver, "status", valid && !caa_refused ? "valid" : "invalid",
+		                      "type", caa_refused ? "caa" : type, "detail", caa_refused ? caa.detail : detail, "records", jrecs, "rule", "id", rule, "title",
 		                      persist_rule_title(rule), "doc", RULE_DOC);
+		if (o)
+			json_object_set_new(o, "caa", json_pack("{s:s,s:s}", "status", caa.permitted ? "permitted" : "forbidden",
+			                                        "detail", caa.detail));
 		if (o && rdata)
 			json_object_set_new(o, "publish",
 			                    json_pack("{s:s,s:s,s:s++}", "name", name, "rdata", rdata, "zone", name,
@@ -286,6 +315,9 @@ static int run_live(struct live *L)
 		printf("%s\n", explain(valid, type ? type : "", ans.result));
 		printf("Rule %s: %s (%s, rule %s).\n", rule, persist_rule_title(rule), RULE_DOC, rule);
 		printf("Detail: %s\n", detail);
+		printf("CAA: %s: %s\n", caa.permitted ? "permitted" : "forbidden", caa.detail);
+		if (caa_refused)
+			printf("Verdict with CAA: invalid (caa): the record passes, but CAA forbids this CA to issue.\n");
 		if (rdata) {
 			printf("To authorize account %s for %s, publish this TXT record (zone-file syntax):\n",
 			       L->account_url, ident);
@@ -299,7 +331,7 @@ static int run_live(struct live *L)
 	free(zone);
 	if (!have_result)
 		free(detail);
-	rc = valid ? 0 : 1;
+	rc = valid && !caa_refused ? 0 : 1;
 out:
 	json_decref(jrecs);
 	if (have_result)
@@ -338,6 +370,9 @@ int cmd_check_record(int argc, char **argv)
 		{"json", no_argument, NULL, 'j'},            {"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
+	/* --config (or the server's -dnsserver): the server's own validator and configuration */
+	if (cmd_check_config_wanted(argc, argv))
+		return cmd_check_config(argc, argv);
 	struct live L = {.draft = PERSIST_DRAFT_01, .time = (int64_t)time(NULL)};
 	const char *vectors = NULL;
 	bool live_opts = false;

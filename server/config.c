@@ -98,6 +98,24 @@ bool config_challenge_enabled(const struct config *c, const char *type)
 	return false;
 }
 
+bool config_fixed_base(const struct config *c, char *out, size_t outlen)
+{
+	if (c->base_url[0]) {
+		snprintf(out, outlen, "%s", c->base_url);
+		size_t n = strlen(out);
+		if (n && out[n - 1] == '/')
+			out[n - 1] = '\0';
+		return true;
+	}
+	if (c->persist_draft != PERSIST_DRAFT_02)
+		return false;
+	/* spec §3 (draft -02 §4.5): account URLs stay stable for the account's lifetime, so without
+	 * baseURL they are built from https://localhost:<ACME port>, never from Host */
+	const char *colon = strrchr(c->listen_address, ':');
+	snprintf(out, outlen, "https://localhost:%s", colon ? colon + 1 : "443");
+	return true;
+}
+
 const char *const *config_caa_identities(const struct config *c, size_t *n)
 {
 	*n = c->ncaa_identities ? c->ncaa_identities : c->nissuer_names;

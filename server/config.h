@@ -101,6 +101,10 @@ int config_env(struct config *c, char *err, size_t errlen);
 int config_validate(const struct config *c, char *err, size_t errlen);
 void config_clear(struct config *c);
 bool config_challenge_enabled(const struct config *c, const char *type);
+/* The base of every URL cobble hands out when the request plays no part (spec §3): baseURL
+ * without a trailing '/', else under draft 02 https://localhost:<ACME port>. Returns false under
+ * 01 without baseURL, where URLs follow the request's Host header as Pebble's do. */
+bool config_fixed_base(const struct config *c, char *out, size_t outlen);
 /* The CA's CAA identities (borrowed from c): caaIdentities, else the issuer domain names. */
 const char *const *config_caa_identities(const struct config *c, size_t *n);
 /* The MAC key configured for kid (borrowed from c), or NULL. */

@@ -158,20 +158,8 @@ const char *http_header(struct req *r, const char *name)
 static void set_base(struct req *r)
 {
 	const struct config *c = r->srv->cfg;
-	if (c->base_url[0] && !r->mgmt) {
-		snprintf(r->base, sizeof r->base, "%s", c->base_url);
-		size_t n = strlen(r->base);
-		if (n && r->base[n - 1] == '/')
-			r->base[n - 1] = '\0';
+	if (!r->mgmt && config_fixed_base(c, r->base, sizeof r->base))
 		return;
-	}
-	if (c->persist_draft == PERSIST_DRAFT_02 && !r->mgmt) {
-		/* spec §3 (draft -02 §4.5): account URLs stay stable for the account's lifetime, so
-		 * without baseURL they are built from https://localhost:<ACME port>, never from Host */
-		const char *colon = strrchr(c->listen_address, ':');
-		snprintf(r->base, sizeof r->base, "https://localhost:%s", colon ? colon + 1 : "443");
-		return;
-	}
 	const char *host = http_header(r, "Host");
 	/* Host is attacker-controlled text that ends up in URLs: keep it to host[:port] characters */
 	bool ok = host && *host && strlen(host) < 256;

@@ -182,18 +182,24 @@ static void run_job(void *state, void *arg)
 	free(job);
 }
 
+void va_dns_options(const struct config *c, struct dns_options *o)
+{
+	memset(o, 0, sizeof *o);
+	o->resolvers = (const char *const *)c->resolvers;
+	o->nresolvers = c->nresolvers;
+	o->dnssec = strcmp(c->dnssec, "validate") == 0  ? DNS_DNSSEC_VALIDATE
+	            : strcmp(c->dnssec, "require") == 0 ? DNS_DNSSEC_REQUIRE
+	                                                : DNS_DNSSEC_OFF;
+	o->trust_anchor_file = c->trust_anchor[0] ? c->trust_anchor : NULL;
+	o->timeout_ms = (unsigned)c->dns_timeout_ms;
+}
+
 struct va *va_new(struct server *srv, char *err, size_t errlen)
 {
 	struct va *va = xcalloc(1, sizeof *va);
 	const struct config *c = srv->cfg;
 	va->srv = srv;
-	va->dns_opt.resolvers = (const char *const *)c->resolvers;
-	va->dns_opt.nresolvers = c->nresolvers;
-	va->dns_opt.dnssec = strcmp(c->dnssec, "validate") == 0  ? DNS_DNSSEC_VALIDATE
-	                     : strcmp(c->dnssec, "require") == 0 ? DNS_DNSSEC_REQUIRE
-	                                                         : DNS_DNSSEC_OFF;
-	va->dns_opt.trust_anchor_file = c->trust_anchor[0] ? c->trust_anchor : NULL;
-	va->dns_opt.timeout_ms = (unsigned)c->dns_timeout_ms;
+	va_dns_options(c, &va->dns_opt);
 	/* fail at start-up, not at the first validation, when the DNS settings are unusable */
 	struct dns *probe = dns_new(&va->dns_opt, err, errlen);
 	if (!probe) {

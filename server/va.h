@@ -12,6 +12,10 @@
 
 struct va;
 
+struct dns_options;
+/* The validators' DNS settings from the configuration (borrowing from c): what every worker's
+ * resolver and `cobble check-record --config` use. */
+void va_dns_options(const struct config *c, struct dns_options *o);
 struct va *va_new(struct server *srv, char *err, size_t errlen);
 /* At shutdown a stuck validation must not hold cobble: queued jobs are dropped (a JIT check's
  * suspended request is resumed), running ones get this long to end. */
