@@ -4,6 +4,7 @@
 #   make test       install, build (plain and ASan/UBSan), run every unit and end-to-end test
 #   make asan       build and run every suite under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make fuzz       build the libFuzzer targets and run each for FUZZ_SECONDS
+#   make tsan       ThreadSanitizer over the suites that drive the store, VA and issuer pools
 #   make bench      cobble against Debian's Pebble with test/bench/loadgen (bench-sweep: a PNG)
 #   V=1             show each compiler command instead of the short "CC file" lines
 BUILD     ?= build
@@ -37,7 +38,7 @@ Q := @
 quiet = @printf '  %-3s %s\n' $(1) $(2)
 endif
 
-.PHONY: all deps run test test-only asan fuzz clean
+.PHONY: all deps run test test-only asan fuzz tsan clean
 # keep the unit tests' objects (make would delete them as intermediates and relink every time)
 .SECONDARY:
 all: $(BUILD)/cobble $(UNIT_BIN) $(FUZZ_REPLAY) $(BUILD)/loadgen
@@ -104,6 +105,16 @@ asan: deps
 	  EXTRA_LDFLAGS="-fsanitize=address,undefined" all
 	@bash test/run.sh build-asan
 
+# The store, workq and issuer unit suites, and end-to-end suites whose flows run many requests and
+# validations at once, on a ThreadSanitizer build; any report fails (halt_on_error).
+TSAN_UNITS := test_store test_workq test_issuer test_va_results test_map
+TSAN_E2E   := hostile shutdown protocol listeners
+tsan: deps
+	@$(MAKE) --no-print-directory BUILD=build-tsan CC=clang \
+	  EXTRA_CFLAGS="-fsanitize=thread -fno-omit-frame-pointer -O1" EXTRA_LDFLAGS="-fsanitize=thread" all
+	@TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" COBBLE_TSAN_UNITS="$(TSAN_UNITS)" \
+	  COBBLE_TSAN_E2E="$(TSAN_E2E)" bash test/tsan.sh build-tsan
+
 FUZZ_SECONDS ?= 300
 # FUZZ_TARGETS=test/fuzz/fuzz_dns.c runs one target
 FUZZ_TARGETS ?= $(FUZZ_SRC)
@@ -124,6 +135,6 @@ docker-test:
 	@bash test/docker-test.sh
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz build-tsan
 
 -include $(shell find build build-asan -name '*.d' 2>/dev/null)

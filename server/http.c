@@ -374,8 +374,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	*con_cls = NULL;
 }
 
-/* microhttpd's last complaint, to explain a failed start */
-static char mhd_last_error[256];
+/* microhttpd's last complaint, to explain a failed start (per thread: MHD's own threads log too,
+ * and a failed start logs in the thread that called MHD_start_daemon) */
+static _Thread_local char mhd_last_error[256];
 
 static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 static void mhd_log(void *cls, const char *fmt, va_list ap)

@@ -58,8 +58,8 @@ else
 	notok "queued validations are dropped, each logged"
 	tail -20 "$COBBLE_LOG" | sed 's/^/    # /'
 fi
-if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$COBBLE_LOG"; then
+if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:|WARNING: ThreadSanitizer' "$COBBLE_LOG"; then
 	notok "cobble ran clean under sanitizers"
-	grep -A30 -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$COBBLE_LOG" | sed 's/^/    # /' | head -60
+	grep -A30 -E 'ERROR: (Address|Leak)Sanitizer|runtime error:|WARNING: ThreadSanitizer' "$COBBLE_LOG" | sed 's/^/    # /' | head -60
 fi
 for tag in "${tags[@]}"; do kill "${_acme_pid[$tag]}" 2>/dev/null; done

@@ -58,9 +58,9 @@ stop_cobble() {
 	kill -TERM "$COBBLE_PID" 2>/dev/null
 	local rc=0
 	wait "$COBBLE_PID" 2>/dev/null || rc=$?
-	if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$COBBLE_LOG"; then
+	if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:|WARNING: ThreadSanitizer' "$COBBLE_LOG"; then
 		notok "cobble ran clean under sanitizers"
-		grep -A30 -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$COBBLE_LOG" | sed 's/^/    # /' | head -60
+		grep -A30 -E 'ERROR: (Address|Leak)Sanitizer|runtime error:|WARNING: ThreadSanitizer' "$COBBLE_LOG" | sed 's/^/    # /' | head -60
 	elif [ "$rc" -ne 0 ]; then
 		notok "cobble exited cleanly on SIGTERM (status $rc)"
 		tail -20 "$COBBLE_LOG" | sed 's/^/    # /'
