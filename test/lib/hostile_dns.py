@@ -9,6 +9,7 @@
 #   cnloop   a CNAME loop in one answer: NAME -> x.NAME -> NAME
 #   hopK     (K = 0..) a CNAME to hop(K+1) after DELAY seconds; hop HOPS answers the records
 #   silent   never answers
+#   servfail SERVFAIL
 #   anything else: A 127.0.0.1 for A, the TXT value for TXT, NODATA for other types
 # The TXT value for a question is the content of the file TXTDIR/<name asked, lowercase> when it
 # exists (read at each query), else "x".
@@ -84,7 +85,9 @@ def handle(sock, pkt, peer):
     labels = name.lower().split(".")
     if "silent" in labels:
         return
-    if "otherq" in labels:
+    if "servfail" in labels:
+        out = reply(qid, question, [], rcode=2)
+    elif "otherq" in labels:
         q = enc_name("other.test") + struct.pack("!HH", qtype, 1)
         a = answer_for("other.test", qtype, name)
         out = reply(qid, q, [a] if a else [])
