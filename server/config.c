@@ -26,6 +26,9 @@ void config_defaults(struct config *c)
 	c->order_lifetime = 7 * 86400;
 	c->pending_authz_lifetime = 7 * 86400;
 	c->authz_lifetime = 30 * 86400;
+	/* Let's Encrypt's windows; every limit off until a count is set */
+	c->rate_limit_window[0] = c->rate_limit_window[1] = 3 * 3600;
+	c->rate_limit_window[2] = 7 * 86400;
 	c->retry_after_order = 5;
 	snprintf(c->profiles[0].name, sizeof c->profiles[0].name, "default");
 	snprintf(c->profiles[0].description, sizeof c->profiles[0].description,
@@ -186,6 +189,36 @@ static int parse_retry_after(struct config *c, json_t *v, const char *where, con
 		c->retry_after_authz = (int)json_integer_value(a);
 	if (o)
 		c->retry_after_order = (int)json_integer_value(o);
+	return 0;
+}
+
+const char *const config_rate_limit_names[3] = {"newOrdersPerAccount", "newAccountsPerIP",
+                                                "duplicateCertificates"};
+
+/* rateLimits: {"newOrdersPerAccount": {"count": N, "window": seconds}, ...} (as POST /rate-limits) */
+static int parse_rate_limits(struct config *c, json_t *v, const char *where, const char *name, char *err,
+                             size_t errlen)
+{
+	const char *k;
+	json_t *lim;
+	if (!json_is_object(v))
+		return fail(err, errlen, "%s%s: expected an object of limits", where, name);
+	json_object_foreach(v, k, lim) {
+		int i;
+		for (i = 0; i < 3 && strcmp(config_rate_limit_names[i], k) != 0; i++)
+			;
+		json_t *n = json_object_get(lim, "count"), *w = json_object_get(lim, "window");
+		if (i == 3)
+			return fail(err, errlen, "%s%s.%s: unknown limit; the limits are newOrdersPerAccount, "
+			            "newAccountsPerIP, duplicateCertificates", where, name, k);
+		if (!json_is_integer(n) || !json_is_integer(w) || json_object_size(lim) != 2 ||
+		    json_integer_value(n) < 0 || json_integer_value(n) > 100000 || json_integer_value(w) < 1 ||
+		    json_integer_value(w) > 366L * 86400)
+			return fail(err, errlen, "%s%s.%s: expected {\"count\": 0 to 100000 (0: off), \"window\": "
+			            "seconds}", where, name, k);
+		c->rate_limit_count[i] = (int)json_integer_value(n);
+		c->rate_limit_window[i] = (int)json_integer_value(w);
+	}
 	return 0;
 }
 
@@ -372,6 +405,7 @@ static const struct key top_keys[] = {
     FN("externalAccountMACKeys", parse_eab_keys),
     LIST("domainBlocklist", domain_blocklist, ndomain_blocklist),
     FN("retryAfter", parse_retry_after),
+    FN("rateLimits", parse_rate_limits),
     FN("profiles", parse_profiles),
     FN("certificateValidityPeriod", parse_ignored_integer),
     STR("termsOfService", terms_of_service),

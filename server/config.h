@@ -49,6 +49,8 @@ struct config {
 	size_t ndomain_blocklist;
 	int retry_after_authz, retry_after_order;
 	int order_lifetime, authz_lifetime, pending_authz_lifetime; /* seconds (RFC 8555 "expires") */
+	/* rateLimits, in config_rate_limit_names' order (server/faults.c applies them): count 0 = off */
+	int rate_limit_count[3], rate_limit_window[3];
 	struct profile profiles[CONFIG_MAX_LIST];
 	size_t nprofiles;
 	char terms_of_service[256];
@@ -95,6 +97,9 @@ void config_defaults(struct config *c);
  * or "pebble" object (so Pebble's files load). Unknown keys are errors. Returns 0, or -1 with a
  * message naming the file and key in err. */
 int config_load(struct config *c, const char *path, char *err, size_t errlen);
+/* The keys of rateLimits: newOrdersPerAccount, newAccountsPerIP, duplicateCertificates. */
+extern const char *const config_rate_limit_names[3];
+
 /* Apply COBBLE_* (and PEBBLE_*) environment variables. Returns 0 or -1 with err. */
 int config_env(struct config *c, char *err, size_t errlen);
 /* Check the whole configuration. Returns 0 or -1 with err naming the key. */

@@ -206,6 +206,17 @@ int faults_limits(json_t *body, char *err, size_t errlen)
 	return 0;
 }
 
+void faults_limits_configure(const int count[3], const int window[3])
+{
+	pthread_mutex_lock(&lock);
+	for (int i = 0; i < NLIMITS; i++) {
+		map_free(limits[i].seen);
+		limits[i] = (struct limit){.count = count[i], .window = window[i]};
+		limits[i].seen = map_new(events_free);
+	}
+	pthread_mutex_unlock(&lock);
+}
+
 json_t *faults_json(void)
 {
 	pthread_mutex_lock(&lock);

@@ -25,6 +25,9 @@ int faults_maintenance(json_t *body, char *err, size_t errlen);
 /* POST /rate-limits {"newOrdersPerAccount": {"count": N, "window": seconds},
  * "newAccountsPerIP": {...}, "duplicateCertificates": {...}}; a count of 0 turns one off. */
 int faults_limits(json_t *body, char *err, size_t errlen);
+/* The limits of the configuration (rateLimits), at start-up: counts and windows in the order
+ * newOrdersPerAccount, newAccountsPerIP, duplicateCertificates. */
+void faults_limits_configure(const int count[3], const int window[3]);
 /* Everything set now, and what it did. New reference. */
 json_t *faults_json(void);
 /* The resource names /inject accepts, for messages (static). */

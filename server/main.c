@@ -5,6 +5,7 @@
 #include "server/cmd.h"
 #include "server/config.h"
 #include "server/crl.h"
+#include "server/faults.h"
 #include "server/faillimit.h"
 #include "server/http.h"
 #include "server/issuer.h"
@@ -226,6 +227,7 @@ static int run_server(int argc, char **argv)
 		snprintf(cfg.ca.crl_url, sizeof cfg.ca.crl_url, "http://%.*s%s/crl/0", any ? 9 : hl,
 		         any ? "localhost" : cfg.crl_listen_address, colon);
 	}
+	faults_limits_configure(cfg.rate_limit_count, cfg.rate_limit_window);
 	srv.ca = ca_new(&cfg.ca);
 	if (!srv.ca || !(srv.crl = crl_new(srv.ca))) {
 		fprintf(stderr, "cobble: could not create the CA keys (see the log above)\n");

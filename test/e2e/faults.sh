@@ -87,10 +87,18 @@ for f in "rateLimited 429" "serverInternal 503"; do
 done
 stop_cobble
 
-echo '{"orderLifetime": 3600, "pendingAuthzLifetime": 1800, "authzLifetime": 7200}' >"$T/lifetimes.json"
+echo '{"orderLifetime": 3600, "pendingAuthzLifetime": 1800, "authzLifetime": 7200,
+	"rateLimits": {"duplicateCertificates": {"count": 3, "window": 600}}}' >"$T/lifetimes.json"
+echo '{"rateLimits": {"ordersPerDay": {"count": 1, "window": 60}}}' >"$T/badlimits.json"
+"$COBBLE_BIN" -config "$T/badlimits.json" --check-config >"$T/badlimits.out" 2>&1
+check "rateLimits with an unknown limit: --check-config exits 1 naming it" \
+	sh -c "test $? -eq 1 && grep -q 'rateLimits.ordersPerDay: unknown limit' '$T/badlimits.out'"
 start_cobble COBBLE_VA_ALWAYS_VALID=1 COBBLE_VA_NOSLEEP=1 COBBLE_WFE_NONCEREJECT=0 COBBLE_AUTHZREUSE=0 -- \
 	-config "$T/lifetimes.json" || { notok "cobble starts with short lifetimes"; exit 1; }
 py_tap faults_client.py clock
+mgmt /faults >"$T/faults.json"
+jq_ok "the configuration's rateLimits are in force from the start (GET /faults)" faults \
+	'.rateLimits.duplicateCertificates == {"count": 3, "window": 600, "refused": 0} and .rateLimits.newOrdersPerAccount.count == 0'
 mgmt / >"$T/status.html"
 check "the status page says the clock is moved, and by how much" grep -q 'Clock moved forward by 7300 s' "$T/status.html"
 stop_cobble
