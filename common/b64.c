@@ -94,3 +94,10 @@ int b64url_decode(const char *in, size_t len, unsigned char **out, size_t *outle
 	*outlen = o;
 	return 0;
 }
+
+void b64url_random_token(char out[44])
+{
+	unsigned char b[32];
+	util_random(b, sizeof b);
+	b64url_encode_buf(b, sizeof b, out, 44);
+}

@@ -14,5 +14,7 @@ char *b64url_encode(const void *in, size_t n);
  * On success *out is a new buffer the caller frees (NUL-terminated for convenience), *outlen
  * its length; returns 0, or -1 on bad input. */
 int b64url_decode(const char *in, size_t len, unsigned char **out, size_t *outlen);
+/* base64url of 32 random bytes: an ACME token (RFC 8555 §8.1; 43 characters + NUL). */
+void b64url_random_token(char out[44]);
 
 #endif

@@ -30,30 +30,6 @@ struct dns_upstream {
 typedef int (*dns_rr_fn)(struct dns_answer *ans, uint16_t type, const uint8_t *rd, size_t rdlen,
                          uint32_t ttl);
 
-/* snprintf for human-readable text, where cutting a long name short is the intended outcome
- * (through vsnprintf so that -Wformat-truncation does not flag each call). */
-void dns_detail_set(char *buf, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, len, fmt, ap);
-	va_end(ap);
-	if (n >= 0 && (size_t)n >= len && len > 1) {
-		/* cut short: drop a UTF-8 sequence left incomplete, so the text stays valid JSON */
-		size_t end = len - 1, start = end;
-		while (start > 0 && ((unsigned char)buf[start - 1] & 0xC0) == 0x80)
-			start--;
-		if (start > 0 && (unsigned char)buf[start - 1] >= 0xC0) {
-			unsigned char lead = (unsigned char)buf[start - 1];
-			size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
-			if (end - (start - 1) < need)
-				buf[start - 1] = '\0';
-		}
-	}
-}
-
 const char *dns_result_name(enum dns_rcode_class c)
 {
 	switch (c) {
@@ -100,7 +76,7 @@ static int upstream_parse(const char *s, struct dns_upstream *u, char *err, size
 	if (s[0] == '[') {
 		const char *end = strchr(s, ']');
 		if (!end || (end[1] != '\0' && end[1] != ':')) {
-			dns_detail_set(err, errlen, "resolver \"%s\": expected [IPv6]:PORT", s);
+			util_snprintf_utf8(err, errlen, "resolver \"%s\": expected [IPv6]:PORT", s);
 			return -1;
 		}
 		hlen = (size_t)(end - s - 1);
@@ -136,7 +112,7 @@ static int upstream_parse(const char *s, struct dns_upstream *u, char *err, size
 		errno = 0;
 		unsigned long p = strtoul(port, &end, 10);
 		if (*port < '0' || *port > '9' || *end != '\0' || errno || p == 0 || p > 65535) {
-			dns_detail_set(err, errlen, "resolver \"%s\": the port must be 1 to 65535", s);
+			util_snprintf_utf8(err, errlen, "resolver \"%s\": the port must be 1 to 65535", s);
 			return -1;
 		}
 		u->port = (uint16_t)p;
@@ -147,7 +123,7 @@ static int upstream_parse(const char *s, struct dns_upstream *u, char *err, size
 		snprintf(u->text, sizeof u->text, "[%s]:%u", host, u->port);
 	return 0;
 bad_host:
-	dns_detail_set(err, errlen, "resolver \"%s\": not an IP address (HOST:PORT, HOST or [IPv6]:PORT)", s);
+	util_snprintf_utf8(err, errlen, "resolver \"%s\": not an IP address (HOST:PORT, HOST or [IPv6]:PORT)", s);
 	return -1;
 }
 
@@ -159,7 +135,7 @@ static int resolv_conf_read(struct dns *d, char *err, size_t errlen)
 	int rc = -1;
 
 	if (!f) {
-		dns_detail_set(err, errlen, "cannot read %s: %s (give a resolver)", RESOLV_CONF, strerror(errno));
+		util_snprintf_utf8(err, errlen, "cannot read %s: %s (give a resolver)", RESOLV_CONF, strerror(errno));
 		return -1;
 	}
 	while (fgets(line, sizeof line, f)) {
@@ -181,7 +157,7 @@ static int resolv_conf_read(struct dns *d, char *err, size_t errlen)
 		d->ups[d->nups++] = u;
 	}
 	if (d->nups == 0)
-		dns_detail_set(err, errlen, "no usable nameserver line in %s (give a resolver)", RESOLV_CONF);
+		util_snprintf_utf8(err, errlen, "no usable nameserver line in %s (give a resolver)", RESOLV_CONF);
 	else
 		rc = 0;
 	fclose(f);
@@ -217,7 +193,7 @@ static int set_upstreams(struct dns *d, char *err, size_t errlen)
 		rc = 0;
 out:
 	if (rc < 0)
-		dns_detail_set(err, errlen, "getdns refused the resolver list");
+		util_snprintf_utf8(err, errlen, "getdns refused the resolver list");
 	getdns_list_destroy(list);
 	return rc;
 }
@@ -242,7 +218,7 @@ struct dns *dns_new(const struct dns_options *opt, char *err, size_t errlen)
 
 	/* set_from_os = 0: no resolv.conf, no hosts file, no search list inside getdns. */
 	if ((r = getdns_context_create(&d->ctx, 0)) != GETDNS_RETURN_GOOD) {
-		dns_detail_set(err, errlen, "getdns_context_create: %s", getdns_get_errorstr_by_id(r));
+		util_snprintf_utf8(err, errlen, "getdns_context_create: %s", getdns_get_errorstr_by_id(r));
 		goto fail;
 	}
 	/* Stub only; and an empty verify CA/e-mail turns off getdns 1.6's zero-configuration DNSSEC
@@ -256,7 +232,7 @@ struct dns *dns_new(const struct dns_options *opt, char *err, size_t errlen)
 	    (r = getdns_context_set_edns_maximum_udp_payload_size(d->ctx, DNS_UDP_PAYLOAD)) ||
 	    (r = getdns_context_set_round_robin_upstreams(d->ctx, 0)) ||
 	    (r = getdns_context_set_timeout(d->ctx, d->timeout_ms))) {
-		dns_detail_set(err, errlen, "getdns context setup: %s", getdns_get_errorstr_by_id(r));
+		util_snprintf_utf8(err, errlen, "getdns context setup: %s", getdns_get_errorstr_by_id(r));
 		goto fail;
 	}
 	if (set_upstreams(d, err, errlen) < 0 || dns_dnssec_set_trust_anchors(d, opt, err, errlen) < 0)
@@ -264,7 +240,7 @@ struct dns *dns_new(const struct dns_options *opt, char *err, size_t errlen)
 
 	d->ext = getdns_dict_create();
 	if (!d->ext || getdns_dict_set_int(d->ext, "return_call_reporting", GETDNS_EXTENSION_TRUE)) {
-		dns_detail_set(err, errlen, "getdns_dict_create failed");
+		util_snprintf_utf8(err, errlen, "getdns_dict_create failed");
 		goto fail;
 	}
 	/* dnssec_return_status sets the DO bit and validates; all_statuses keeps bogus replies in
@@ -273,7 +249,7 @@ struct dns *dns_new(const struct dns_options *opt, char *err, size_t errlen)
 	    (getdns_dict_set_int(d->ext, "dnssec_return_status", GETDNS_EXTENSION_TRUE) ||
 	     getdns_dict_set_int(d->ext, "dnssec_return_all_statuses", GETDNS_EXTENSION_TRUE) ||
 	     getdns_dict_set_int(d->ext, "dnssec_return_validation_chain", GETDNS_EXTENSION_TRUE))) {
-		dns_detail_set(err, errlen, "getdns_dict_set_int failed");
+		util_snprintf_utf8(err, errlen, "getdns_dict_set_int failed");
 		goto fail;
 	}
 	return d;
@@ -364,7 +340,7 @@ static void note_resolver(const struct dns *d, getdns_dict *resp, struct dns_ans
 	getdns_bindata *addr;
 	size_t n;
 
-	dns_detail_set(ans->resolver, sizeof ans->resolver, "%s", d->nups ? d->ups[0].text : "");
+	util_snprintf_utf8(ans->resolver, sizeof ans->resolver, "%s", d->nups ? d->ups[0].text : "");
 	if (getdns_dict_get_list(resp, "call_reporting", &calls) || getdns_list_get_length(calls, &n) ||
 	    n == 0 || getdns_list_get_dict(calls, n - 1, &call) ||
 	    getdns_dict_get_dict(call, "query_to", &to) ||
@@ -373,7 +349,7 @@ static void note_resolver(const struct dns *d, getdns_dict *resp, struct dns_ans
 	for (size_t i = 0; i < d->nups; i++) {
 		size_t alen = d->ups[i].family == AF_INET ? 4 : 16;
 		if (addr->size == alen && memcmp(addr->data, d->ups[i].addr, alen) == 0) {
-			dns_detail_set(ans->resolver, sizeof ans->resolver, "%s", d->ups[i].text);
+			util_snprintf_utf8(ans->resolver, sizeof ans->resolver, "%s", d->ups[i].text);
 			return;
 		}
 	}
@@ -398,7 +374,7 @@ static getdns_dict *query(struct dns *d, const char *name, uint16_t type, struct
 
 	*failed = 0;
 	if (budget_ms < 1) {
-		dns_detail_set(ans->detail, sizeof ans->detail,
+		util_snprintf_utf8(ans->detail, sizeof ans->detail,
 		               "the validation deadline had passed before %s %s could be asked", type_name(type), name);
 		return NULL;
 	}
@@ -412,12 +388,12 @@ static getdns_dict *query(struct dns *d, const char *name, uint16_t type, struct
 		getdns_context_set_timeout(d->ctx, slice ? slice : 1);
 		r = getdns_general_sync(d->ctx, name, type, d->ext, &resp);
 		if (r == GETDNS_RETURN_BAD_DOMAIN_NAME) {
-			dns_detail_set(ans->detail, sizeof ans->detail, "\"%s\" is not a valid domain name", name);
+			util_snprintf_utf8(ans->detail, sizeof ans->detail, "\"%s\" is not a valid domain name", name);
 			*failed = 1;
 			return NULL;
 		}
 		if (r == GETDNS_RETURN_MEMORY_ERROR) {
-			dns_detail_set(ans->detail, sizeof ans->detail, "getdns_general_sync for %s %s: %s",
+			util_snprintf_utf8(ans->detail, sizeof ans->detail, "getdns_general_sync for %s %s: %s",
 			               type_name(type), name, getdns_get_errorstr_by_id(r));
 			*failed = 1;
 			return NULL;
@@ -434,17 +410,17 @@ static getdns_dict *query(struct dns *d, const char *name, uint16_t type, struct
 	double took_ms = (util_now_mono() - start) * 1000.0;
 	char ups[200];
 	upstreams_text(d, ups, sizeof ups);
-	dns_detail_set(ans->resolver, sizeof ans->resolver, "%s", ups);
+	util_snprintf_utf8(ans->resolver, sizeof ans->resolver, "%s", ups);
 	if (took_ms + 100 < budget_ms)
-		dns_detail_set(ans->detail, sizeof ans->detail,
+		util_snprintf_utf8(ans->detail, sizeof ans->detail,
 		               "no answer from %s for %s %s: the query failed after %.0f ms "
 		               "(nothing listening there, or unreachable)", ups, type_name(type), name, took_ms);
 	else if (cut)
-		dns_detail_set(ans->detail, sizeof ans->detail,
+		util_snprintf_utf8(ans->detail, sizeof ans->detail,
 		               "no answer from %s for %s %s within the %.0f ms left before the validation deadline",
 		               ups, type_name(type), name, budget_ms);
 	else
-		dns_detail_set(ans->detail, sizeof ans->detail, "no answer from %s for %s %s within %u ms", ups,
+		util_snprintf_utf8(ans->detail, sizeof ans->detail, "no answer from %s for %s %s within %u ms", ups,
 		               type_name(type), name, d->timeout_ms);
 	return NULL;
 }
@@ -532,7 +508,7 @@ static int question_matches(getdns_dict *reply, const getdns_bindata *asked, uin
 
 	if (getdns_dict_get_bindata(reply, "/question/qname", &qname) ||
 	    getdns_dict_get_int(reply, "/question/qtype", &qtype)) {
-		dns_detail_set(got, gotlen, "no question at all (QDCOUNT 0)");
+		util_snprintf_utf8(got, gotlen, "no question at all (QDCOUNT 0)");
 		return 0;
 	}
 	if (qtype == type && wire_name_eq(qname, asked))
@@ -542,7 +518,7 @@ static int question_matches(getdns_dict *reply, const getdns_bindata *asked, uin
 	size_t tl = text ? strlen(text) : 0;
 	if (tl > 1 && text[tl - 1] == '.')
 		text[tl - 1] = '\0';
-	dns_detail_set(got, gotlen, "the question %s %s", qtype == type ? type_name(type) : "of another type",
+	util_snprintf_utf8(got, gotlen, "the question %s %s", qtype == type ? type_name(type) : "of another type",
 	               text ? text : "(unreadable name)");
 	free(text);
 	return 0;
@@ -567,12 +543,12 @@ static enum judged judge(struct dns *d, const char *name, const char *cur, getdn
 	*next = NULL;
 	if (getdns_dict_get_dict(resp, "/replies_tree/0", &reply) ||
 	    getdns_dict_get_int(reply, "/header/rcode", &rcode)) {
-		dns_detail_set(ans->detail, sizeof ans->detail, "getdns gave no reply for %s %s", type_name(type), cur);
+		util_snprintf_utf8(ans->detail, sizeof ans->detail, "getdns gave no reply for %s %s", type_name(type), cur);
 		return JUDGED_FAILED;
 	}
 	if (!question_matches(reply, asked, type, got, sizeof got)) {
 		ans->result = DNS_SERVFAIL;
-		dns_detail_set(ans->detail, sizeof ans->detail,
+		util_snprintf_utf8(ans->detail, sizeof ans->detail,
 		               "the reply from %s for %s %s answered %s; it was discarded (RFC 5452 §9.1)",
 		               ans->resolver, type_name(type), cur, got);
 		return JUDGED_DONE;
@@ -580,7 +556,7 @@ static enum judged judge(struct dns *d, const char *name, const char *cur, getdn
 	if (!getdns_dict_get_int(reply, "/header/tc", &tc) && tc) {
 		/* RFC 7766: a truncated answer is retried over TCP; this one could not be */
 		ans->result = DNS_SERVFAIL;
-		dns_detail_set(ans->detail, sizeof ans->detail,
+		util_snprintf_utf8(ans->detail, sizeof ans->detail,
 		               "the answer from %s for %s %s was truncated and the TCP retry failed", ans->resolver,
 		               type_name(type), cur);
 		return JUDGED_DONE;
@@ -588,7 +564,7 @@ static enum judged judge(struct dns *d, const char *name, const char *cur, getdn
 	if (rcode != 0 && rcode != 3) {
 		ans->result = DNS_SERVFAIL;
 		ans->refused = rcode == 5;
-		dns_detail_set(ans->detail, sizeof ans->detail, "%s from %s for %s %s", rcode_name(rcode), ans->resolver,
+		util_snprintf_utf8(ans->detail, sizeof ans->detail, "%s from %s for %s %s", rcode_name(rcode), ans->resolver,
 		               type_name(type), cur);
 		return JUDGED_DONE;
 	}
@@ -598,7 +574,7 @@ static enum judged judge(struct dns *d, const char *name, const char *cur, getdn
 			dstatus = dns_dnssec_validate_again(d, cur, resp, reply, dstatus);
 		if (dstatus == GETDNS_DNSSEC_BOGUS) {
 			ans->result = DNS_BOGUS;
-			dns_detail_set(ans->detail, sizeof ans->detail,
+			util_snprintf_utf8(ans->detail, sizeof ans->detail,
 			               "DNSSEC validation failed (bogus) for %s %s from %s "
 			               "with the trust anchors of %s",
 			               type_name(type), cur, ans->resolver, d->anchor_file);
@@ -608,7 +584,7 @@ static enum judged judge(struct dns *d, const char *name, const char *cur, getdn
 			*secure = 0;
 			if (d->dnssec == DNS_DNSSEC_REQUIRE) {
 				ans->result = DNS_INSECURE;
-				dns_detail_set(ans->detail, sizeof ans->detail,
+				util_snprintf_utf8(ans->detail, sizeof ans->detail,
 				               "the answer for %s %s from %s is not DNSSEC-signed under the "
 				               "trust anchors of %s, and dnssec is require",
 				               type_name(type), cur, ans->resolver, d->anchor_file);
@@ -618,12 +594,12 @@ static enum judged judge(struct dns *d, const char *name, const char *cur, getdn
 	}
 	if (rcode == 3) {
 		ans->result = DNS_NXDOMAIN;
-		dns_detail_set(ans->detail, sizeof ans->detail, "NXDOMAIN from %s: %s does not exist", ans->resolver, cur);
+		util_snprintf_utf8(ans->detail, sizeof ans->detail, "NXDOMAIN from %s: %s does not exist", ans->resolver, cur);
 		return JUDGED_DONE;
 	}
 	if ((found = collect(reply, asked, type, fn, ans, min, &end)) == -2) {
 		ans->result = DNS_SERVFAIL; /* RFC 1034 §3.6.2: CNAME loops are an error, not "no data" */
-		dns_detail_set(ans->detail, sizeof ans->detail,
+		util_snprintf_utf8(ans->detail, sizeof ans->detail,
 		               "the answer from %s for %s %s is a CNAME loop (no end after %d CNAMEs)", ans->resolver,
 		               type_name(type), cur, DNS_MAX_CHAIN);
 		return JUDGED_DONE;
@@ -631,24 +607,24 @@ static enum judged judge(struct dns *d, const char *name, const char *cur, getdn
 	if (found < 0) {
 		/* the upstream's fault, not ours: a dns failure, and nothing of this answer is kept */
 		ans->result = DNS_SERVFAIL;
-		dns_detail_set(ans->detail, sizeof ans->detail, "malformed %s record in the answer from %s for %s",
+		util_snprintf_utf8(ans->detail, sizeof ans->detail, "malformed %s record in the answer from %s for %s",
 		               type_name(type), ans->resolver, cur);
 		return JUDGED_DONE;
 	}
 	if (found > 0) {
 		ans->result = DNS_OK;
 		if (strcmp(cur, name) == 0 && wire_name_eq(asked, end))
-			dns_detail_set(ans->detail, sizeof ans->detail, "%d %s record%s at %s from %s", found,
+			util_snprintf_utf8(ans->detail, sizeof ans->detail, "%d %s record%s at %s from %s", found,
 			               type_name(type), found == 1 ? "" : "s", name, ans->resolver);
 		else
-			dns_detail_set(ans->detail, sizeof ans->detail, "%d %s record%s at %s (through CNAME) from %s", found,
+			util_snprintf_utf8(ans->detail, sizeof ans->detail, "%d %s record%s at %s (through CNAME) from %s", found,
 			               type_name(type), found == 1 ? "" : "s", name, ans->resolver);
 		return JUDGED_DONE;
 	}
 	if (!wire_name_eq(asked, end) && getdns_convert_dns_name_to_fqdn(end, next) == 0)
 		return JUDGED_FOLLOW; /* the chain ends at a CNAME target the upstream left out */
 	ans->result = DNS_NODATA;
-	dns_detail_set(ans->detail, sizeof ans->detail, "no %s record at %s%s%s (NOERROR, no data) from %s",
+	util_snprintf_utf8(ans->detail, sizeof ans->detail, "no %s record at %s%s%s (NOERROR, no data) from %s",
 	               type_name(type), name, strcmp(cur, name) ? " via CNAME to " : "", strcmp(cur, name) ? cur : "",
 	               ans->resolver);
 	return JUDGED_DONE;
@@ -688,7 +664,7 @@ static int resolve(struct dns *d, const char *name, uint16_t type, dns_rr_fn fn,
 	for (int hop = 0;; hop++) {
 		if (hop > DNS_MAX_CNAME_HOPS) {
 			ans->result = DNS_SERVFAIL;
-			dns_detail_set(ans->detail, sizeof ans->detail,
+			util_snprintf_utf8(ans->detail, sizeof ans->detail,
 			               "CNAME chain from %s is longer than %d hops", name, DNS_MAX_CNAME_HOPS);
 			break;
 		}
@@ -699,7 +675,7 @@ static int resolve(struct dns *d, const char *name, uint16_t type, dns_rr_fn fn,
 		if (getdns_convert_fqdn_to_dns_name(cur, &asked) != GETDNS_RETURN_GOOD) {
 			asked = NULL;
 			ans->result = DNS_SERVFAIL;
-			dns_detail_set(ans->detail, sizeof ans->detail, "\"%s\" is not a valid domain name", cur);
+			util_snprintf_utf8(ans->detail, sizeof ans->detail, "\"%s\" is not a valid domain name", cur);
 			break;
 		}
 		if (!(resp = query(d, cur, type, ans, &failed))) {
@@ -828,7 +804,7 @@ int dns_judge_wire(struct dns *d, const char *name, uint16_t type, const uint8_t
 		asked = NULL;
 		goto out;
 	}
-	dns_detail_set(ans->resolver, sizeof ans->resolver, "%s", "(wire)");
+	util_snprintf_utf8(ans->resolver, sizeof ans->resolver, "%s", "(wire)");
 	if (getdns_wire2msg_dict(wire, len, &reply) != GETDNS_RETURN_GOOD) {
 		/* what getdns itself refuses never reaches judge(): a timeout, as for a dropped reply */
 		ans->result = DNS_TIMEOUT;
@@ -842,7 +818,7 @@ int dns_judge_wire(struct dns *d, const char *name, uint16_t type, const uint8_t
 		goto out;
 	if (next) { /* a CNAME to follow: the lookup would ask again; here it ends without data */
 		ans->result = DNS_NODATA;
-		dns_detail_set(ans->detail, sizeof ans->detail, "the answer ends at a CNAME to %s", next);
+		util_snprintf_utf8(ans->detail, sizeof ans->detail, "the answer ends at a CNAME to %s", next);
 	}
 	finish_answer(ans, secure, min);
 	rc = 0;
@@ -880,7 +856,7 @@ int dns_addrs(struct dns *d, const char *name, struct dns_answer *ans)
 	if (ask(d, name, GETDNS_RRTYPE_A, addr_rr, ans) < 0)
 		return -1;
 	if (ask(d, name, GETDNS_RRTYPE_AAAA, addr_rr, &a6) < 0) {
-		dns_detail_set(ans->detail, sizeof ans->detail, "%s", a6.detail);
+		util_snprintf_utf8(ans->detail, sizeof ans->detail, "%s", a6.detail);
 		goto out;
 	}
 	if (a6.naddrs > 0) {
@@ -899,11 +875,11 @@ int dns_addrs(struct dns *d, const char *name, struct dns_answer *ans)
 		ans->secure = (ans->result == DNS_OK ? ans->secure : true) &&
 		              (a6.result == DNS_OK ? a6.secure : true);
 		if (failed4 || failed6)
-			dns_detail_set(ans->detail, sizeof ans->detail, "%zu address%s for %s from %s (%s lookup: %s)",
+			util_snprintf_utf8(ans->detail, sizeof ans->detail, "%zu address%s for %s from %s (%s lookup: %s)",
 			               ans->naddrs, ans->naddrs == 1 ? "" : "es", name, ans->resolver,
 			               failed4 ? "A" : "AAAA", failed4 ? "failed" : a6.detail);
 		else
-			dns_detail_set(ans->detail, sizeof ans->detail, "%zu address%s for %s from %s", ans->naddrs,
+			util_snprintf_utf8(ans->detail, sizeof ans->detail, "%zu address%s for %s from %s", ans->naddrs,
 			               ans->naddrs == 1 ? "" : "es", name, ans->resolver);
 		ans->result = DNS_OK;
 	} else if (a6.result != ans->result && ans->result != DNS_BOGUS &&
@@ -912,12 +888,12 @@ int dns_addrs(struct dns *d, const char *name, struct dns_answer *ans)
 	           (a6.result != DNS_NODATA || ans->result != DNS_NXDOMAIN)) {
 		ans->result = a6.result; /* the AAAA failure is the more telling one */
 		ans->secure = a6.secure;
-		dns_detail_set(ans->detail, sizeof ans->detail, "%s", a6.detail);
-		dns_detail_set(ans->resolver, sizeof ans->resolver, "%s", a6.resolver);
+		util_snprintf_utf8(ans->detail, sizeof ans->detail, "%s", a6.detail);
+		util_snprintf_utf8(ans->resolver, sizeof ans->resolver, "%s", a6.resolver);
 	} else {
 		ans->secure = ans->secure && a6.secure;
 		if (ans->result == DNS_NODATA)
-			dns_detail_set(ans->detail, sizeof ans->detail, "no A or AAAA record at %s (NOERROR, no data) from %s",
+			util_snprintf_utf8(ans->detail, sizeof ans->detail, "no A or AAAA record at %s (NOERROR, no data) from %s",
 			               name, ans->resolver);
 	}
 	rc = 0;

@@ -60,22 +60,22 @@ int dns_dnssec_set_trust_anchors(struct dns *d, const struct dns_options *opt, c
 	getdns_return_t r;
 
 	if (!anchors) {
-		dns_detail_set(err, errlen, "getdns_list_create failed");
+		util_snprintf_utf8(err, errlen, "getdns_list_create failed");
 		goto out;
 	}
 	if (opt->dnssec != DNS_DNSSEC_OFF) {
 		if (!opt->trust_anchor_file || !*opt->trust_anchor_file) {
-			dns_detail_set(err, errlen, "dnssec %s needs a trust anchor file (DS or DNSKEY records)",
+			util_snprintf_utf8(err, errlen, "dnssec %s needs a trust anchor file (DS or DNSKEY records)",
 			               opt->dnssec == DNS_DNSSEC_REQUIRE ? "require" : "validate");
 			goto out;
 		}
 		if (!(f = fopen(opt->trust_anchor_file, "r"))) {
-			dns_detail_set(err, errlen, "cannot read trust anchor file %s: %s",
+			util_snprintf_utf8(err, errlen, "cannot read trust anchor file %s: %s",
 			               opt->trust_anchor_file, strerror(errno));
 			goto out;
 		}
 		if ((r = getdns_fp2rr_list(f, &rrs, NULL, 3600)) != GETDNS_RETURN_GOOD) {
-			dns_detail_set(err, errlen, "trust anchor file %s is not zone-file text: %s",
+			util_snprintf_utf8(err, errlen, "trust anchor file %s is not zone-file text: %s",
 			               opt->trust_anchor_file, getdns_get_errorstr_by_id(r));
 			goto out;
 		}
@@ -89,25 +89,25 @@ int dns_dnssec_set_trust_anchors(struct dns *d, const struct dns_options *opt, c
 			if (type != GETDNS_RRTYPE_DS && type != GETDNS_RRTYPE_DNSKEY)
 				continue;
 			if (getdns_list_set_dict(anchors, nanchors, rr)) {
-				dns_detail_set(err, errlen, "getdns_list_set_dict failed");
+				util_snprintf_utf8(err, errlen, "getdns_list_set_dict failed");
 				goto out;
 			}
 			nanchors++;
 		}
 		if (nanchors == 0) {
-			dns_detail_set(err, errlen, "trust anchor file %s holds no DS or DNSKEY record",
+			util_snprintf_utf8(err, errlen, "trust anchor file %s holds no DS or DNSKEY record",
 			               opt->trust_anchor_file);
 			goto out;
 		}
-		dns_detail_set(d->anchor_file, sizeof d->anchor_file, "%s", opt->trust_anchor_file);
+		util_snprintf_utf8(d->anchor_file, sizeof d->anchor_file, "%s", opt->trust_anchor_file);
 		if (anchor_names(d, anchors) < 0) {
-			dns_detail_set(err, errlen, "trust anchor file %s: unusable owner name",
+			util_snprintf_utf8(err, errlen, "trust anchor file %s: unusable owner name",
 			               opt->trust_anchor_file);
 			goto out;
 		}
 	}
 	if (getdns_context_set_dnssec_trust_anchors(d->ctx, anchors) != GETDNS_RETURN_GOOD) {
-		dns_detail_set(err, errlen, "getdns refused the trust anchors");
+		util_snprintf_utf8(err, errlen, "getdns refused the trust anchors");
 		goto out;
 	}
 	if (opt->dnssec != DNS_DNSSEC_OFF) {

@@ -23,10 +23,6 @@ struct dns {
 	struct dns_backend backend; /* lookup set: no getdns at all (dns_new_backend, unit tests) */
 };
 
-/* snprintf into a detail or error buffer; text cut short stays valid UTF-8. */
-void dns_detail_set(char *buf, size_t len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4), noinline));
-
 /* Load opt's trust anchor file into d's context (an empty list when dnssec is off); -1 with err. */
 int dns_dnssec_set_trust_anchors(struct dns *d, const struct dns_options *opt, char *err,
                                  size_t errlen);

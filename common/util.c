@@ -1,6 +1,5 @@
 /* util: small string, random and time helpers shared by every module. */
 #include "common/util.h"
-#include "common/b64.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -60,13 +59,6 @@ void util_random_hex(char *out, size_t nbytes)
 		out[2 * i + 1] = hex[b[i] & 15];
 	}
 	out[2 * nbytes] = '\0';
-}
-
-void util_random_token(char out[44])
-{
-	unsigned char b[32];
-	util_random(b, sizeof b);
-	b64url_encode_buf(b, sizeof b, out, 44);
 }
 
 void util_time_fmt(time_t t, char *out, size_t outlen)
@@ -242,4 +234,28 @@ long util_clock_advance(long seconds)
 long util_clock_offset(void)
 {
 	return atomic_load(&clock_offset);
+}
+
+/* Through vsnprintf, so that -Wformat-truncation does not flag each call: cutting a long name
+ * short is the intended outcome. */
+void util_snprintf_utf8(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+	if (n >= 0 && (size_t)n >= len && len > 1) {
+		/* cut short: drop a UTF-8 sequence left incomplete, so the text stays valid JSON */
+		size_t end = len - 1, start = end;
+		while (start > 0 && ((unsigned char)buf[start - 1] & 0xC0) == 0x80)
+			start--;
+		if (start > 0 && (unsigned char)buf[start - 1] >= 0xC0) {
+			unsigned char lead = (unsigned char)buf[start - 1];
+			size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
+			if (end - (start - 1) < need)
+				buf[start - 1] = '\0';
+		}
+	}
 }

@@ -16,21 +16,25 @@ uint32_t util_random_below(uint32_t n);
 bool util_chance(int percent);
 /* Write 2*nbytes lowercase hex characters of randomness plus NUL into out. */
 void util_random_hex(char *out, size_t nbytes);
-/* base64url (no padding) of 32 random bytes: an ACME token (43 characters + NUL). */
-void util_random_token(char out[44]);
 
 /* RFC 3339 UTC time "2026-01-01T00:00:00Z" into out (at least 21 bytes). */
 void util_time_fmt(time_t t, char *out, size_t outlen);
 /* Parse RFC 3339 (Z or +hh:mm offset, optional fraction). Returns 0 or -1. */
 int util_time_parse(const char *s, time_t *out);
 
-/* strdup that aborts on allocation failure; NULL in gives NULL out. */
+/* The x* allocators abort (after "cobble: out of memory" on stderr) instead of returning NULL.
+ * Policy (HACKING.md, "Errors"): running out of memory is not a client's fault and cannot be
+ * answered usefully; every input is bounded (HTTP_MAX_BODY, MAX_IDENTIFIERS, the queues), so no
+ * request can make an allocation fail, and NULL paths that no test can reach would be untested
+ * code. Allocations whose size a client chooses beyond those bounds must not use x*; calls into
+ * jansson and OpenSSL, which fail for other reasons too, are checked and become serverInternal. */
+/* strdup; NULL in gives NULL out. */
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t m);
 void *xrealloc(void *p, size_t n);
-/* vasprintf/asprintf that abort on failure. */
+/* vasprintf/asprintf. */
 char *xvasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -46,5 +50,10 @@ time_t util_clock(void);
 /* Move the clock forward by seconds (>= 0); returns the offset now. */
 long util_clock_advance(long seconds);
 long util_clock_offset(void);
+
+/* snprintf into a detail or error buffer; text cut short stays valid UTF-8 (no sequence is left
+ * incomplete at the end). */
+void util_snprintf_utf8(char *buf, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4), noinline));
 
 #endif

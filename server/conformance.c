@@ -289,7 +289,7 @@ void conformance_cert_download(struct store *st, const struct conf_who *who, con
 	struct order o = {0};
 	bool have_order = store_order_get(st, c->order_id, &o) == 0;
 	uint64_t h = have_order ? identifier_set_hash(o.idents, o.nidents) : 0;
-	order_clear(&o);
+	store_order_clear(&o);
 	pthread_mutex_lock(&lock);
 	struct client *a = account_of(who);
 	if (a && alt > 0)
@@ -419,10 +419,10 @@ void conformance_persist(struct store *st, const char *account, const char *acco
 			int got = strlen(id) <= STORE_ID_LEN ? store_account_get(st, id, &acct) : -1;
 			if (got < 0 || acct.status != ST_VALID) {
 				snprintf(why, sizeof why, "record \"%.200s\" names %s account %.60s", text,
-				         got < 0 ? "an unknown" : status_name(acct.status), id);
+				         got < 0 ? "an unknown" : store_status_name(acct.status), id);
 				conformance_note(CONF_PERSIST_BAD_ACCOUNT, &who, "%s", why);
 			}
-			account_clear(&acct);
+			store_account_clear(&acct);
 		}
 		if ((int)i == matched) {
 			char pol[32];

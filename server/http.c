@@ -1,9 +1,10 @@
-/* http: libmicrohttpd daemons, route table, per-request state and the one reply path. */
+/* http: libmicrohttpd daemons, routing by the callers' tables, per-request state and the one reply
+ * path. */
 #include "server/http.h"
 #include "server/http_guard.h"
 #include "common/log.h"
 #include "common/util.h"
-#include "server/wfe.h"
+#include "server/nonce.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -20,39 +21,10 @@ typedef int MHD_RESULT_T;
 typedef enum MHD_Result MHD_RESULT_T;
 #endif
 
-enum { M_GET = 1, M_HEAD = 2, M_POST = 4 };
-
-struct route {
-	const char *name;   /* the resource's name, as /inject calls it */
-	const char *path;
-	bool prefix;    /* path is a prefix; the rest is the handler's argument */
-	int methods;
-	void (*handler)(struct req *r, const char *arg);
-};
-
-/* RFC 8555 §7.1: the directory and newNonce are plain GETs; everything else is POST
- * (POST-as-GET for reads, §6.3). */
-static const struct route acme_routes[] = {
-    /* §6.3: POST-as-GET must be allowed for these two as well */
-    {"directory", PATH_DIRECTORY, false, M_GET | M_HEAD | M_POST, wfe_directory},
-    {"newNonce", PATH_NEW_NONCE, false, M_GET | M_HEAD | M_POST, wfe_new_nonce},
-    {"newAccount", PATH_NEW_ACCOUNT, false, M_POST, wfe_new_account},
-    {"account", PATH_ACCOUNT, true, M_POST, wfe_account},
-    {"keyChange", PATH_KEY_CHANGE, false, M_POST, wfe_key_change},
-    {"newOrder", PATH_NEW_ORDER, false, M_POST, wfe_new_order},
-    {"order", PATH_ORDER, true, M_POST, wfe_order},
-    {"finalize", PATH_FINALIZE, true, M_POST, wfe_finalize},
-    {"authz", PATH_AUTHZ, true, M_POST, wfe_authz},
-    {"challenge", PATH_CHALLENGE, true, M_POST, wfe_challenge},
-    {"cert", PATH_CERT, true, M_POST, wfe_cert},
-    {"revokeCert", PATH_REVOKE, false, M_POST, wfe_revoke},
-    /* RFC 9773 §4.1: GET; POST-as-GET as for every other read */
-    {"renewalInfo", PATH_RENEWAL_INFO "/", true, M_GET | M_HEAD | M_POST, wfe_renewal_info},
-};
-
 static struct MHD_Daemon *acme_daemon, *mgmt_daemon, *crl_daemon;
 static struct http_guard *acme_guard, *mgmt_guard, *crl_guard;
 static struct server *the_server;
+static const struct http_site *acme_site, *mgmt_site, *crl_site; /* borrowed from http_start's caller */
 
 /* ---- the reply path ---- */
 
@@ -172,9 +144,9 @@ static void set_base(struct req *r)
 static void dispatch(struct req *r)
 {
 	struct problem p;
-	int m = strcmp(r->method, "GET") == 0    ? M_GET
-	        : strcmp(r->method, "HEAD") == 0 ? M_HEAD
-	        : strcmp(r->method, "POST") == 0 ? M_POST
+	int m = strcmp(r->method, "GET") == 0    ? HTTP_GET
+	        : strcmp(r->method, "HEAD") == 0 ? HTTP_HEAD
+	        : strcmp(r->method, "POST") == 0 ? HTTP_POST
 	                                         : 0;
 	if (r->too_big) {
 		problem_set(&p, PROB_MALFORMED, 413, "request body over %d bytes; ACME messages are small",
@@ -182,39 +154,18 @@ static void dispatch(struct req *r)
 		http_reply_problem(r, &p);
 		return;
 	}
-	if (r->crl) { /* the plain-HTTP CRL listener serves /crl/N and nothing else */
-		if ((m == M_GET || m == M_HEAD) && util_has_prefix(r->path, "/crl/")) {
-			mgmt_crl(r, r->path + strlen("/crl/"));
-		} else {
-			problem_set(&p, PROB_MALFORMED, 404, "this listener serves only GET /crl/N");
-			http_reply_problem(r, &p);
-		}
-		return;
-	}
-	if (r->mgmt) {
-		/* the test hooks take POST: Pebble's /set-renewal-info/ (RFC 9773 testing) and cobble's */
-		bool hook = m == M_POST && mgmt_takes_post(r->path);
-		if (m != M_GET && m != M_HEAD && !hook) {
-			problem_set(&p, PROB_MALFORMED, 405, "the management interface answers GET, and POST only "
-			            "at its test hooks (" MGMT_SET_RENEWAL_INFO ", /inject, /maintenance, /rate-limits, /clock)");
-			http_add_header(r, "Allow", "GET, HEAD");
-			http_reply_problem(r, &p);
-			return;
-		}
-		mgmt_route(r, r->path);
-		return;
-	}
-	for (size_t i = 0; i < sizeof acme_routes / sizeof acme_routes[0]; i++) {
-		const struct route *rt = &acme_routes[i];
+	const struct http_site *site = r->crl ? crl_site : r->mgmt ? mgmt_site : acme_site;
+	for (size_t i = 0; i < site->nroutes; i++) {
+		const struct http_route *rt = &site->routes[i];
 		size_t n = strlen(rt->path);
 		bool match = rt->prefix ? strncmp(r->path, rt->path, n) == 0 && r->path[n] != '\0'
 		                        : strcmp(r->path, rt->path) == 0;
 		if (!match)
 			continue;
 		if (!(m & rt->methods)) {
-			if (rt->methods == M_POST) {
+			if (rt->methods == HTTP_POST) {
 				const struct conf_who who = http_who(r);
-				if (m == M_GET)
+				if (m == HTTP_GET)
 					conformance_note(CONF_GET_NOT_POST_AS_GET, &who, "GET %s", r->path);
 				problem_set(&p, PROB_MALFORMED, 405,
 				            "%s %s: this resource is read with POST-as-GET (RFC 8555 §6.3), a "
@@ -228,14 +179,18 @@ static void dispatch(struct req *r)
 			http_reply_problem(r, &p);
 			return;
 		}
-		/* the management listener's /inject, /maintenance and /rate-limits */
-		if (wfe_faults(r, rt->name, rt->prefix ? r->path + n : ""))
+		/* e.g. the ACME listener's injected errors (the management listener's /inject) */
+		if (site->before && site->before(r, rt->name, rt->prefix ? r->path + n : ""))
 			return;
 		rt->handler(r, rt->prefix ? r->path + n : "");
 		return;
 	}
+	if (site->fallback) {
+		site->fallback(r, r->path);
+		return;
+	}
 	problem_set(&p, PROB_MALFORMED, 404, "no ACME resource at %s; the directory is at %s%s", r->path,
-	            r->base, PATH_DIRECTORY);
+	            r->base, site->index_path);
 	http_reply_problem(r, &p);
 }
 
@@ -263,8 +218,8 @@ static MHD_RESULT_T send_reply(struct req *r)
 		const struct conf_who who = http_who(r);
 		conformance_reply(&who, r->ptype, nonce);
 		char link[400];
-		snprintf(link, sizeof link, "<%s%s>;rel=\"index\"", r->base, PATH_DIRECTORY);
-		if (strcmp(r->path, PATH_DIRECTORY) != 0)
+		snprintf(link, sizeof link, "<%s%s>;rel=\"index\"", r->base, acme_site->index_path);
+		if (strcmp(r->path, acme_site->index_path) != 0)
 			MHD_add_response_header(resp, "Link", link);
 	}
 	bool cache_set = false;
@@ -467,9 +422,14 @@ static struct MHD_Daemon *start_one(const char *addr, void *tag, struct http_gua
 	return d;
 }
 
-int http_start(struct server *srv, const char *cert_pem, const char *key_pem, char *err, size_t errlen)
+int http_start(struct server *srv, const struct http_site *acme, const struct http_site *mgmt,
+               const struct http_site *crl, const char *cert_pem, const char *key_pem, char *err,
+               size_t errlen)
 {
 	the_server = srv;
+	acme_site = acme;
+	mgmt_site = mgmt;
+	crl_site = crl;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned threads = ncpu > 0 ? (unsigned)ncpu : 2;
 	struct http_guard_limits lim;

@@ -55,9 +55,36 @@ struct req {
 	int nhdr;
 };
 
-/* Start the ACME and management listeners on cfg's addresses with the given TLS identity.
+enum http_method { HTTP_GET = 1, HTTP_HEAD = 2, HTTP_POST = 4 };
+
+/* A resource: the handler gets the path after the route's prefix ("" for exact routes). */
+struct http_route {
+	const char *name; /* the resource's name, as the management listener's /inject calls it */
+	const char *path;
+	bool prefix;     /* path is a prefix; the rest is the handler's argument */
+	int methods;     /* HTTP_GET | HTTP_HEAD | HTTP_POST: others get 405 with Allow */
+	void (*handler)(struct req *r, const char *arg);
+};
+
+/* What one listener serves. The layers above HTTP (wfe, mgmt) own their tables; main passes them
+ * in, so this module calls upward only through these pointers. */
+struct http_site {
+	const struct http_route *routes;
+	size_t nroutes;
+	/* a request no route takes (with the whole path as arg); NULL: 404 naming index_path */
+	void (*fallback)(struct req *r, const char *arg);
+	/* before a route's handler (NULL: none): returns true when it answered the request itself */
+	bool (*before)(struct req *r, const char *resource, const char *arg);
+	/* the ACME directory path: Link rel="index" on every ACME response (RFC 8555 §7.1) */
+	const char *index_path;
+};
+
+/* Start the ACME and management listeners (and the plain-HTTP CRL listener when configured) on
+ * cfg's addresses with the given TLS identity; the sites (borrowed) must outlive http_stop.
  * Returns 0, or -1 with a sentence in err (e.g. the address is in use). */
-int http_start(struct server *srv, const char *cert_pem, const char *key_pem, char *err, size_t errlen);
+int http_start(struct server *srv, const struct http_site *acme, const struct http_site *mgmt,
+               const struct http_site *crl, const char *cert_pem, const char *key_pem, char *err,
+               size_t errlen);
 void http_stop(void);
 /* Stop accepting connections on both listeners at once (their listening sockets are closed);
  * requests already on open connections go on until http_stop. */

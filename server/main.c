@@ -10,10 +10,12 @@
 #include "server/http.h"
 #include "server/issuer.h"
 #include "server/jws.h"
+#include "server/mgmt.h"
 #include "server/nonce.h"
 #include "server/server.h"
 #include "server/store.h"
 #include "server/va.h"
+#include "server/wfe.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -275,7 +277,10 @@ static int run_server(int argc, char **argv)
 		fprintf(stderr, "cobble: could not start the signing threads\n");
 		goto out;
 	}
-	if (http_start(&srv, cert_pem, key_pem, err, sizeof err) < 0) {
+	const struct http_site acme_site = {wfe_routes, wfe_nroutes, NULL, wfe_faults, PATH_DIRECTORY};
+	const struct http_site mgmt_site = {NULL, 0, mgmt_route, NULL, NULL};
+	const struct http_site crl_site = {NULL, 0, mgmt_crl_listener, NULL, NULL};
+	if (http_start(&srv, &acme_site, &mgmt_site, &crl_site, cert_pem, key_pem, err, sizeof err) < 0) {
 		fprintf(stderr, "cobble: %s\n", err);
 		goto out;
 	}

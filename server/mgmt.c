@@ -7,6 +7,7 @@
 #include "server/events.h"
 #include "server/faillimit.h"
 #include "server/faults.h"
+#include "server/mgmt.h"
 #include "server/wfe.h"
 
 #include <openssl/pem.h>
@@ -98,7 +99,7 @@ static void cert_status(struct req *r, const char *serial)
 		json_object_set_new(o, "Reason", json_integer(c.reason));
 		json_object_set_new(o, "RevokedAt", json_string(when));
 	}
-	cert_clear(&c);
+	store_cert_clear(&c);
 	http_reply_json(r, 200, o);
 }
 
@@ -224,7 +225,8 @@ static void clock_resource(struct req *r)
 	                                  "realTime", real));
 }
 
-bool mgmt_takes_post(const char *path)
+/* The test hooks take POST: Pebble's set-renewal-info (RFC 9773 testing) and cobble's. */
+static bool takes_post(const char *path)
 {
 	if (strcmp(path, "/clock") == 0)
 		return true;
@@ -411,8 +413,31 @@ static void index_page(struct req *r)
 	http_reply_raw(r, 200, "text/html; charset=utf-8", buf, len);
 }
 
+void mgmt_crl_listener(struct req *r, const char *path)
+{
+	bool get = strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0;
+	if (get && util_has_prefix(path, "/crl/")) {
+		mgmt_crl(r, path + strlen("/crl/"));
+		return;
+	}
+	struct problem p;
+	problem_set(&p, PROB_MALFORMED, 404, "this listener serves only GET /crl/N");
+	http_reply_problem(r, &p);
+}
+
 void mgmt_route(struct req *r, const char *path)
 {
+	/* the test hooks take POST: Pebble's /set-renewal-info/ (RFC 9773 testing) and cobble's */
+	bool get = strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0;
+	bool hook = strcmp(r->method, "POST") == 0 && takes_post(path);
+	if (!get && !hook) {
+		struct problem p;
+		problem_set(&p, PROB_MALFORMED, 405, "the management interface answers GET, and POST only "
+		            "at its test hooks (" MGMT_SET_RENEWAL_INFO ", /inject, /maintenance, /rate-limits, /clock)");
+		http_add_header(r, "Allow", "GET, HEAD");
+		http_reply_problem(r, &p);
+		return;
+	}
 	if (strcmp(path, "/") == 0) {
 		index_page(r);
 		return;

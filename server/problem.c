@@ -44,6 +44,8 @@ int problem_vset(struct problem *p, const char *type, int status, const char *fm
 	p->type = type;
 	p->status = status;
 	p->nsub = 0;
+	p->maxsub = 0;
+	p->sub = NULL;
 	vsnprintf(p->detail, sizeof p->detail, fmt, ap);
 	utf8_fix(p->detail);
 	return -1;
@@ -58,10 +60,17 @@ int problem_set(struct problem *p, const char *type, int status, const char *fmt
 	return -1;
 }
 
+void problem_lend_subs(struct problem *p, struct subproblem *storage, int max)
+{
+	p->sub = storage;
+	p->maxsub = max;
+	p->nsub = 0;
+}
+
 void problem_add_sub(struct problem *p, const char *type, const char *id_type, const char *id_value,
                      const char *fmt, ...)
 {
-	if (p->nsub >= PROBLEM_MAX_SUB)
+	if (!p->sub || p->nsub >= p->maxsub)
 		return;
 	struct subproblem *s = &p->sub[p->nsub++];
 	s->type = type;

@@ -28,7 +28,7 @@ static const char *const status_names[] = {
     "pending", "ready", "processing", "valid", "invalid", "deactivated", "expired", "revoked",
 };
 
-const char *status_name(enum status s)
+const char *store_status_name(enum status s)
 {
 	return (unsigned)s < sizeof status_names / sizeof status_names[0] ? status_names[s] : "unknown";
 }
@@ -48,7 +48,7 @@ static void stored_problem_clear(struct stored_problem *sp)
 	memset(sp, 0, sizeof *sp);
 }
 
-void stored_problem_set(struct stored_problem *sp, const struct problem *p)
+void store_problem_set(struct stored_problem *sp, const struct problem *p)
 {
 	stored_problem_clear(sp);
 	if (!p)
@@ -66,7 +66,7 @@ static void account_copy(struct account *dst, const struct account *src)
 	dst->eab_json = xstrdup(src->eab_json);
 }
 
-void account_clear(struct account *a)
+void store_account_clear(struct account *a)
 {
 	if (!a)
 		return;
@@ -85,7 +85,7 @@ static void authz_copy(struct authz *dst, const struct authz *src)
 	}
 }
 
-void authz_clear(struct authz *a)
+void store_authz_clear(struct authz *a)
 {
 	if (!a)
 		return;
@@ -106,7 +106,7 @@ static void order_copy(struct order *dst, const struct order *src)
 	problem_copy(&dst->error, &src->error);
 }
 
-void order_clear(struct order *o)
+void store_order_clear(struct order *o)
 {
 	if (!o)
 		return;
@@ -125,7 +125,7 @@ static void cert_copy(struct cert *dst, const struct cert *src)
 	dst->ari_response = xstrdup(src->ari_response);
 }
 
-void cert_clear(struct cert *c)
+void store_cert_clear(struct cert *c)
 {
 	if (!c)
 		return;
@@ -139,26 +139,26 @@ void cert_clear(struct cert *c)
 static void free_acct_rec(void *v)
 {
 	struct acct_rec *r = v;
-	account_clear(&r->a);
+	store_account_clear(&r->a);
 	free(r->orders);
 	free(r);
 }
 
 static void free_authz(void *v)
 {
-	authz_clear(v);
+	store_authz_clear(v);
 	free(v);
 }
 
 static void free_order(void *v)
 {
-	order_clear(v);
+	store_order_clear(v);
 	free(v);
 }
 
 static void free_cert(void *v)
 {
-	cert_clear(v);
+	store_cert_clear(v);
 	free(v);
 }
 
@@ -394,7 +394,7 @@ int store_authz_deactivate(struct store *s, const char *id, struct problem *p)
 		rc = problem_set(p, PROB_MALFORMED, 400,
 		                 "authorization is %s; only a pending or valid authorization can be "
 		                 "deactivated (RFC 8555 §7.5.2)",
-		                 status_name(st));
+		                 store_status_name(st));
 	} else {
 		a->status = ST_DEACTIVATED;
 	}
@@ -430,7 +430,7 @@ int store_challenge_start(struct store *s, const char *authz_id, const char *cha
 		rc = problem_set(p, PROB_MALFORMED, 400,
 		                 "the authorization for %s is %s; only challenges of a pending "
 		                 "authorization can be started",
-		                 a->ident.value, status_name(a->status));
+		                 a->ident.value, store_status_name(a->status));
 		goto out;
 	}
 	for (size_t i = 0; i < a->nchal; i++) {
@@ -506,9 +506,9 @@ int store_challenge_finish(struct store *s, const char *authz_id, const char *ch
 		problem_set(&late, PROB_UNAUTHORIZED, 403,
 		            "the validation passed, but its authorization had become %s meanwhile; nothing was "
 		            "authorized",
-		            status_name(a->status));
+		            store_status_name(a->status));
 		c->status = ST_INVALID;
-		stored_problem_set(&c->error, &late);
+		store_problem_set(&c->error, &late);
 	} else if (o->ok) {
 		c->status = ST_VALID;
 		c->validated = now;
@@ -527,7 +527,7 @@ int store_challenge_finish(struct store *s, const char *authz_id, const char *ch
 		}
 	} else {
 		c->status = ST_INVALID;
-		stored_problem_set(&c->error, o->error);
+		store_problem_set(&c->error, o->error);
 		if (a->status == ST_PENDING)
 			a->status = ST_INVALID; /* RFC 8555 §7.1.6 */
 	}
@@ -566,7 +566,7 @@ void store_order_refresh(struct store *s, struct order *o, time_t now)
 		o->status = ST_INVALID;
 		struct problem p;
 		problem_set(&p, PROB_MALFORMED, 403, "order expired before it was finalized");
-		stored_problem_set(&o->error, &p);
+		store_problem_set(&o->error, &p);
 		return;
 	}
 	/* a ready order whose authorization is deactivated or expires is invalid too (§7.1.6) */
@@ -588,10 +588,10 @@ void store_order_refresh(struct store *s, struct order *o, time_t now)
 					failed = &a->chal[k];
 			struct problem p;
 			problem_set(&p, failed ? failed->error.type : PROB_UNAUTHORIZED, 403,
-			            "authorization for %s is %s%s%s%s%s", o->idents[i].value, status_name(st),
+			            "authorization for %s is %s%s%s%s%s", o->idents[i].value, store_status_name(st),
 			            failed ? ": " : "", failed ? failed->type : "", failed ? " failed: " : "",
 			            failed ? failed->error.detail : "");
-			stored_problem_set(&o->error, &p);
+			store_problem_set(&o->error, &p);
 			return;
 		}
 	}
@@ -636,7 +636,7 @@ int store_order_begin_finalize(struct store *s, const char *id, struct problem *
 				            "authorization for %s expired at %s; create a new order",
 				            o->idents[i].value, when);
 				o->status = ST_INVALID;
-				stored_problem_set(&o->error, &e);
+				store_problem_set(&o->error, &e);
 				rc = problem_set(p, PROB_ORDER_NOT_READY, 403, "%s", e.detail);
 				goto out;
 			}
@@ -644,7 +644,7 @@ int store_order_begin_finalize(struct store *s, const char *id, struct problem *
 		o->status = ST_PROCESSING;
 	} else {
 		rc = problem_set(p, PROB_ORDER_NOT_READY, 403,
-		                 "order is %s, not ready: %s", status_name(o->status),
+		                 "order is %s, not ready: %s", store_status_name(o->status),
 		                 o->status == ST_PENDING
 		                     ? "complete a challenge of every authorization first"
 		                 : o->status == ST_INVALID ? "create a new order"
@@ -674,7 +674,7 @@ int store_order_finish(struct store *s, const char *id, const char *cert_id, con
 			snprintf(o->cert_id, sizeof o->cert_id, "%s", cert_id);
 		} else {
 			o->status = ST_INVALID;
-			stored_problem_set(&o->error, p);
+			store_problem_set(&o->error, p);
 		}
 	}
 	pthread_mutex_unlock(&s->lock);

@@ -20,7 +20,7 @@ enum status {
 	ST_PENDING, ST_READY, ST_PROCESSING, ST_VALID, ST_INVALID,
 	ST_DEACTIVATED, ST_EXPIRED, ST_REVOKED,
 };
-const char *status_name(enum status s);
+const char *store_status_name(enum status s);
 
 struct identifier {
 	char type[4];      /* "dns" or "ip" */
@@ -116,11 +116,11 @@ void store_free(struct store *s); /* NULL is a no-op */
 void store_set_max_orders(struct store *s, size_t max);
 unsigned long store_orders_dropped(struct store *s);
 
-void account_clear(struct account *a);
-void authz_clear(struct authz *a);
-void order_clear(struct order *o);
-void cert_clear(struct cert *c);
-void stored_problem_set(struct stored_problem *sp, const struct problem *p);
+void store_account_clear(struct account *a);
+void store_authz_clear(struct authz *a);
+void store_order_clear(struct order *o);
+void store_cert_clear(struct cert *c);
+void store_problem_set(struct stored_problem *sp, const struct problem *p);
 
 /* --- accounts --- */
 /* Add a (status valid) account whose current key is in->jwk/in->thumbprints[0]; assigns out_id.
@@ -156,7 +156,7 @@ int store_authz_find_valid(struct store *s, const char *account_id, const struct
 int store_authz_deactivate(struct store *s, const char *id, struct problem *p);
 /* Challenge POST: the authz must be pending (else a problem) and the challenge pending (or
  * already processing/valid/invalid: then nothing changes and *started is false). On 0, *out (when
- * not NULL) is a copy of the authorization as it is now (caller clears with authz_clear). */
+ * not NULL) is a copy of the authorization as it is now (caller clears with store_authz_clear). */
 int store_challenge_start(struct store *s, const char *authz_id, const char *chal_id, bool *started,
                           struct authz *out, struct problem *p);
 /* The validation could not be queued: processing → pending again. */

@@ -10,7 +10,8 @@
 #include "common/dns.h"
 #include "server/problem.h"
 #include "server/store.h"
-#include "server/va.h"
+#include "server/server.h"
+#include "server/va_method.h"
 
 /* http-01: the most body bytes read from one response. */
 #define VA_HTTP_BODY_MAX (64 * 1024)

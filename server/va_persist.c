@@ -6,8 +6,9 @@
 #include "common/persist.h"
 #include "common/util.h"
 #include "server/conformance.h"
+#include "server/server.h"
 #include "server/store.h"
-#include "server/va.h"
+#include "server/va_method.h"
 
 #include <jansson.h>
 #include <libpsl.h>
@@ -145,7 +146,7 @@ static void account_now(struct va_worker *w, struct va_job *job)
 	job->account_deactivated = a.status != ST_VALID;
 	memcpy(job->thumbprints, a.thumbprints, sizeof job->thumbprints);
 	job->nthumbprints = a.nthumbprints;
-	account_clear(&a);
+	store_account_clear(&a);
 }
 
 void va_dns_persist(struct va_worker *w, const struct va_job *queued, struct va_result *res)

@@ -40,15 +40,12 @@ void wfe_challenge(struct req *r, const char *arg);
 void wfe_cert(struct req *r, const char *arg);
 void wfe_revoke(struct req *r, const char *arg);
 void wfe_renewal_info(struct req *r, const char *arg);
-void mgmt_route(struct req *r, const char *arg);
-/* The management listener's POST resources: Pebble's ARI hook and cobble's (mgmt.c). */
-#define MGMT_SET_RENEWAL_INFO "/set-renewal-info/"
-bool mgmt_takes_post(const char *path);
-/* GET /crl/N (mgmt.c), on the management listener and the plain-HTTP CRL listener. */
-void mgmt_crl(struct req *r, const char *num);
 /* Before a handler: an injected error or the maintenance switch (server/faults.c) answers the
- * request instead. Returns true when it did. */
+ * request instead. Returns true when it did. The ACME listener's http_site "before" hook. */
 bool wfe_faults(struct req *r, const char *resource, const char *arg);
+/* The ACME listener's routes (wfe_directory.c), for http_start. */
+extern const struct http_route wfe_routes[];
+extern const size_t wfe_nroutes;
 
 /* A new string: the base URL followed by the formatted path. */
 char *wfe_url(struct req *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -66,9 +63,9 @@ struct post {
 
 /* The pipeline every POST goes through: Content-Type, JWS syntax, nonce (single use, plus
  * COBBLE_WFE_NONCEREJECT), url == request URL, kid → valid account or jwk, signature, JSON
- * payload. Returns 0, or -1 with p filled (nothing changed). Free with post_clear. */
+ * payload. Returns 0, or -1 with p filled (nothing changed). Free with wfe_post_clear. */
 int wfe_post(struct req *r, enum post_auth auth, struct post *out, struct problem *p);
-void post_clear(struct post *post);
+void wfe_post_clear(struct post *post);
 /* The payload must be a JSON object (or POST-as-GET when allow_empty). */
 int wfe_payload_object(const struct post *post, bool allow_empty, struct problem *p);
 
@@ -95,6 +92,6 @@ int wfe_replaces_check(struct req *r, const struct account *acct, struct order *
 /* The account URL a client sees (what a dns-persist-01 record must name). New string. */
 char *wfe_account_url(struct req *r, const char *account_id);
 /* json_string of s, freeing s (for wfe_url results). */
-json_t *json_string_take(char *s);
+json_t *wfe_json_take(char *s);
 
 #endif

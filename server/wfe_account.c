@@ -172,7 +172,7 @@ static void reply_current_account(struct req *r, const char *id)
 		problem_set(&p, PROB_SERVER_INTERNAL, 500, "account %s vanished during the change", id);
 		wfe_fail(r, &p);
 	}
-	account_clear(&a);
+	store_account_clear(&a);
 }
 
 void wfe_new_account(struct req *r, const char *arg)
@@ -195,7 +195,7 @@ void wfe_new_account(struct req *r, const char *arg)
 		if (acct.status != ST_VALID) { /* §7.3.6: a deactivated account answers nothing */
 			problem_set(&p, PROB_UNAUTHORIZED, 401,
 			            "the account for this key (%s%s%s) is %s; create a new account with a new key",
-			            r->base, PATH_ACCOUNT, acct.id, status_name(acct.status));
+			            r->base, PATH_ACCOUNT, acct.id, store_status_name(acct.status));
 			goto fail;
 		}
 		reply_account(r, 200, &acct);
@@ -249,7 +249,7 @@ void wfe_new_account(struct req *r, const char *arg)
 	char id[STORE_ID_LEN + 1], existing[STORE_ID_LEN + 1];
 	if (store_account_add(srv->store, &acct, id, existing) < 0) {
 		/* a concurrent newAccount with the same key won: answer as §7.3.1 */
-		account_clear(&acct);
+		store_account_clear(&acct);
 		if (store_account_get(srv->store, existing, &acct) == 0) {
 			reply_account(r, 200, &acct);
 			goto out;
@@ -265,8 +265,8 @@ fail:
 	wfe_fail(r, &p);
 out:
 	free(contacts);
-	account_clear(&acct);
-	post_clear(&post);
+	store_account_clear(&acct);
+	wfe_post_clear(&post);
 }
 
 /* §7.1.2.1: the orders list, newest first, in pages linked with rel="next". */
@@ -286,7 +286,7 @@ static void orders_list(struct req *r, struct post *post, const char *page_arg)
 	                                &total);
 	json_t *list = json_array();
 	for (size_t i = 0; i < n; i++)
-		json_array_append_new(list, json_string_take(wfe_url(r, PATH_ORDER "%s", ids[i])));
+		json_array_append_new(list, wfe_json_take(wfe_url(r, PATH_ORDER "%s", ids[i])));
 	free(ids);
 	if ((page + 1) * ORDERS_PAGE < total)
 		http_add_header(r, "Link", "<%s%s%s/orders/%lu>;rel=\"next\"", r->base, PATH_ACCOUNT,
@@ -346,7 +346,7 @@ void wfe_account(struct req *r, const char *arg)
 fail:
 	wfe_fail(r, &p);
 out:
-	post_clear(&post);
+	wfe_post_clear(&post);
 }
 
 /* §7.3.5: the outer JWS is signed by the old key (kid), the inner by the new key (jwk) over
@@ -435,5 +435,5 @@ out:
 	free(new_canon);
 	json_decref(ipayload);
 	jws_clear(&inner);
-	post_clear(&post);
+	wfe_post_clear(&post);
 }

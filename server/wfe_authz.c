@@ -14,7 +14,7 @@ static int own_authz(struct req *r, const struct post *post, const char *id, str
 	if (strlen(id) > STORE_ID_LEN || store_authz_get(r->srv->store, id, a) < 0)
 		return problem_set(p, PROB_MALFORMED, 404, "no authorization %s", id);
 	if (strcmp(a->account_id, post->acct.id) != 0) {
-		authz_clear(a);
+		store_authz_clear(a);
 		return problem_set(p, PROB_UNAUTHORIZED, 403, "authorization %s belongs to another account", id);
 	}
 	return 0;
@@ -50,7 +50,7 @@ void wfe_authz(struct req *r, const char *arg)
 		}
 		if (store_authz_deactivate(r->srv->store, a.id, &p) < 0)
 			goto fail;
-		authz_clear(&a);
+		store_authz_clear(&a);
 		store_authz_get(r->srv->store, arg, &a);
 	}
 	snprintf(obj, sizeof obj, "authz:%s", a.id);
@@ -62,8 +62,8 @@ void wfe_authz(struct req *r, const char *arg)
 fail:
 	wfe_fail(r, &p);
 out:
-	authz_clear(&a);
-	post_clear(&post);
+	store_authz_clear(&a);
+	wfe_post_clear(&post);
 }
 
 static const struct challenge *find_chal(const struct authz *a, const char *id)
@@ -173,7 +173,7 @@ void wfe_challenge(struct req *r, const char *arg)
 		struct va_job job;
 		wfe_va_job(r, &post.acct, &a, c, &job);
 		if (va_submit(srv->va, &job) < 0) {
-			authz_clear(&now);
+			store_authz_clear(&now);
 			store_challenge_abort(srv->store, a.id, c->id);
 			http_add_header(r, "Retry-After", "%d", srv->cfg->retry_after_authz);
 			problem_set(&p, PROB_RATE_LIMITED, 503,
@@ -181,7 +181,7 @@ void wfe_challenge(struct req *r, const char *arg)
 			goto fail;
 		}
 	}
-	authz_clear(&a);
+	store_authz_clear(&a);
 	a = now; /* the authorization as the start left it: no second read */
 	c = find_chal(&a, chal_id);
 	/* the first read of the authorization after answering a challenge is not a poll */
@@ -192,6 +192,6 @@ void wfe_challenge(struct req *r, const char *arg)
 fail:
 	wfe_fail(r, &p);
 out:
-	authz_clear(&a);
-	post_clear(&post);
+	store_authz_clear(&a);
+	wfe_post_clear(&post);
 }

@@ -60,8 +60,8 @@ void wfe_cert(struct req *r, const char *arg)
 fail:
 	wfe_fail(r, &p);
 out:
-	cert_clear(&c);
-	post_clear(&post);
+	store_cert_clear(&c);
+	wfe_post_clear(&post);
 }
 
 /* Does acct hold a valid authorization for every name of the certificate (§7.6)? A wildcard
@@ -82,7 +82,7 @@ static bool authorized_for_all(struct req *r, const struct account *acct, const 
 		all = store_authz_find_valid(r->srv->store, acct->id, &id, wildcard, now, NULL, NULL, found) == 0 ||
 		      (wildcard && store_authz_find_valid(r->srv->store, acct->id, &id, false, now, NULL, NULL, found) == 0);
 	}
-	order_clear(&o);
+	store_order_clear(&o);
 	return all;
 }
 
@@ -155,6 +155,6 @@ fail:
 out:
 	EVP_PKEY_free(cert_key);
 	free(der);
-	cert_clear(&c);
-	post_clear(&post);
+	store_cert_clear(&c);
+	wfe_post_clear(&post);
 }

@@ -30,10 +30,10 @@ void wfe_fail(struct req *r, const struct problem *p)
 	http_reply_problem(r, p);
 }
 
-void post_clear(struct post *post)
+void wfe_post_clear(struct post *post)
 {
 	jws_clear(&post->jws);
-	account_clear(&post->acct);
+	store_account_clear(&post->acct);
 	json_decref(post->payload);
 	memset(post, 0, sizeof *post);
 }
@@ -156,7 +156,7 @@ int wfe_post(struct req *r, enum post_auth auth, struct post *out, struct proble
 
 	if (out->have_acct && out->acct.status != ST_VALID) {
 		problem_set(p, PROB_UNAUTHORIZED, 401, "account %s is %s and can no longer be used",
-		            out->acct.id, status_name(out->acct.status));
+		            out->acct.id, store_status_name(out->acct.status));
 		goto out;
 	}
 
@@ -193,7 +193,7 @@ out:
 	EVP_PKEY_free(acct_key);
 	free(url);
 	if (rc < 0)
-		post_clear(out);
+		wfe_post_clear(out);
 	return rc;
 }
 
@@ -231,14 +231,14 @@ json_t *wfe_stored_problem_json(const struct stored_problem *sp)
 json_t *wfe_account_json(struct req *r, const struct account *a)
 {
 	json_t *o = json_object();
-	json_object_set_new(o, "status", json_string(status_name(a->status)));
+	json_object_set_new(o, "status", json_string(store_status_name(a->status)));
 	json_t *contacts = a->contacts_json ? json_loads(a->contacts_json, 0, NULL) : NULL;
 	json_object_set_new(o, "contact", contacts ? contacts : json_array());
 	json_object_set_new(o, "termsOfServiceAgreed", json_boolean(a->tos_agreed));
 	json_t *key = json_loads(a->jwk, 0, NULL);
 	if (key)
 		json_object_set_new(o, "key", key);
-	json_object_set_new(o, "orders", json_string_take(wfe_url(r, PATH_ACCOUNT "%s/orders", a->id)));
+	json_object_set_new(o, "orders", wfe_json_take(wfe_url(r, PATH_ACCOUNT "%s/orders", a->id)));
 	json_object_set_new(o, "createdAt", time_json(a->created));
 	/* RFC 8555 §7.1.2: the binding as the client sent it (a MAC, never the key) */
 	json_t *eab = a->eab_json ? json_loads(a->eab_json, 0, NULL) : NULL;
@@ -247,7 +247,7 @@ json_t *wfe_account_json(struct req *r, const struct account *a)
 	return o;
 }
 
-json_t *json_string_take(char *s)
+json_t *wfe_json_take(char *s)
 {
 	json_t *j = json_string(s);
 	free(s);
@@ -262,12 +262,12 @@ static json_t *ident_json(const struct identifier *id)
 json_t *wfe_order_json(struct req *r, const struct order *o)
 {
 	json_t *j = json_object();
-	json_object_set_new(j, "status", json_string(status_name(o->status)));
+	json_object_set_new(j, "status", json_string(store_status_name(o->status)));
 	json_object_set_new(j, "expires", time_json(o->expires));
 	json_t *ids = json_array(), *authzs = json_array();
 	for (size_t i = 0; i < o->nidents; i++) {
 		json_array_append_new(ids, ident_json(&o->idents[i]));
-		json_array_append_new(authzs, json_string_take(wfe_url(r, PATH_AUTHZ "%s", o->authz_ids[i])));
+		json_array_append_new(authzs, wfe_json_take(wfe_url(r, PATH_AUTHZ "%s", o->authz_ids[i])));
 	}
 	json_object_set_new(j, "identifiers", ids);
 	if (o->not_before)
@@ -275,13 +275,13 @@ json_t *wfe_order_json(struct req *r, const struct order *o)
 	if (o->not_after)
 		json_object_set_new(j, "notAfter", time_json(o->not_after));
 	json_object_set_new(j, "authorizations", authzs);
-	json_object_set_new(j, "finalize", json_string_take(wfe_url(r, PATH_FINALIZE "%s", o->id)));
+	json_object_set_new(j, "finalize", wfe_json_take(wfe_url(r, PATH_FINALIZE "%s", o->id)));
 	if (o->profile[0])
 		json_object_set_new(j, "profile", json_string(o->profile));
 	if (o->replaces[0])
 		json_object_set_new(j, "replaces", json_string(o->replaces));
 	if (o->cert_id[0])
-		json_object_set_new(j, "certificate", json_string_take(wfe_url(r, PATH_CERT "%s", o->cert_id)));
+		json_object_set_new(j, "certificate", wfe_json_take(wfe_url(r, PATH_CERT "%s", o->cert_id)));
 	json_t *err = wfe_stored_problem_json(&o->error);
 	if (err)
 		json_object_set_new(j, "error", err);
@@ -293,8 +293,8 @@ json_t *wfe_challenge_json(struct req *r, const struct authz *a, const struct ch
 	const struct config *cfg = r->srv->cfg;
 	json_t *j = json_object();
 	json_object_set_new(j, "type", json_string(c->type));
-	json_object_set_new(j, "url", json_string_take(wfe_url(r, PATH_CHALLENGE "%s/%s", a->id, c->id)));
-	json_object_set_new(j, "status", json_string(status_name(c->status)));
+	json_object_set_new(j, "url", wfe_json_take(wfe_url(r, PATH_CHALLENGE "%s/%s", a->id, c->id)));
+	json_object_set_new(j, "status", json_string(store_status_name(c->status)));
 	const struct challenge_type *t = challenge_find(c->type);
 	if (t && t->has_token)
 		json_object_set_new(j, "token", json_string(c->token));
@@ -305,7 +305,7 @@ json_t *wfe_challenge_json(struct req *r, const struct authz *a, const struct ch
 		if (cfg->persist_draft == PERSIST_DRAFT_01) {
 			/* draft -01 §3: issuer-domain-names and the account URI to publish; no token */
 			json_object_set_new(j, "issuer-domain-names", names);
-			json_object_set_new(j, "accounturi", json_string_take(wfe_account_url(r, a->account_id)));
+			json_object_set_new(j, "accounturi", wfe_json_take(wfe_account_url(r, a->account_id)));
 		} else {
 			json_object_set_new(j, "issuerDomainNames", names);
 		}
@@ -334,7 +334,7 @@ static bool has_invalid(const struct authz *a)
 json_t *wfe_authz_json(struct req *r, const struct authz *a)
 {
 	json_t *j = json_object();
-	json_object_set_new(j, "status", json_string(status_name(a->status)));
+	json_object_set_new(j, "status", json_string(store_status_name(a->status)));
 	json_object_set_new(j, "expires", time_json(a->expires));
 	json_object_set_new(j, "identifier", ident_json(&a->ident));
 	json_t *chals = json_array();

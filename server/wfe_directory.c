@@ -3,6 +3,27 @@
 
 #include <string.h>
 
+/* RFC 8555 §7.1: the directory and newNonce are plain GETs; everything else is POST
+ * (POST-as-GET for reads, §6.3). */
+const struct http_route wfe_routes[] = {
+    /* §6.3: POST-as-GET must be allowed for these two as well */
+    {"directory", PATH_DIRECTORY, false, HTTP_GET | HTTP_HEAD | HTTP_POST, wfe_directory},
+    {"newNonce", PATH_NEW_NONCE, false, HTTP_GET | HTTP_HEAD | HTTP_POST, wfe_new_nonce},
+    {"newAccount", PATH_NEW_ACCOUNT, false, HTTP_POST, wfe_new_account},
+    {"account", PATH_ACCOUNT, true, HTTP_POST, wfe_account},
+    {"keyChange", PATH_KEY_CHANGE, false, HTTP_POST, wfe_key_change},
+    {"newOrder", PATH_NEW_ORDER, false, HTTP_POST, wfe_new_order},
+    {"order", PATH_ORDER, true, HTTP_POST, wfe_order},
+    {"finalize", PATH_FINALIZE, true, HTTP_POST, wfe_finalize},
+    {"authz", PATH_AUTHZ, true, HTTP_POST, wfe_authz},
+    {"challenge", PATH_CHALLENGE, true, HTTP_POST, wfe_challenge},
+    {"cert", PATH_CERT, true, HTTP_POST, wfe_cert},
+    {"revokeCert", PATH_REVOKE, false, HTTP_POST, wfe_revoke},
+    /* RFC 9773 §4.1: GET; POST-as-GET as for every other read */
+    {"renewalInfo", PATH_RENEWAL_INFO "/", true, HTTP_GET | HTTP_HEAD | HTTP_POST, wfe_renewal_info},
+};
+const size_t wfe_nroutes = sizeof wfe_routes / sizeof wfe_routes[0];
+
 /* §6.3: a POST to the directory or newNonce must be a valid POST-as-GET. */
 static bool post_as_get_ok(struct req *r)
 {
@@ -14,7 +35,7 @@ static bool post_as_get_ok(struct req *r)
 	if (rc == 0 && !post.jws.post_as_get)
 		rc = problem_set(&p, PROB_MALFORMED, 400, "a POST here must be POST-as-GET (empty payload)");
 	if (rc == 0)
-		post_clear(&post);
+		wfe_post_clear(&post);
 	else
 		wfe_fail(r, &p);
 	return rc == 0;
@@ -26,12 +47,12 @@ void wfe_directory(struct req *r, const char *arg)
 		return;
 	const struct config *c = r->srv->cfg;
 	json_t *d = json_object();
-	json_object_set_new(d, "newNonce", json_string_take(wfe_url(r, PATH_NEW_NONCE)));
-	json_object_set_new(d, "newAccount", json_string_take(wfe_url(r, PATH_NEW_ACCOUNT)));
-	json_object_set_new(d, "newOrder", json_string_take(wfe_url(r, PATH_NEW_ORDER)));
-	json_object_set_new(d, "revokeCert", json_string_take(wfe_url(r, PATH_REVOKE)));
-	json_object_set_new(d, "keyChange", json_string_take(wfe_url(r, PATH_KEY_CHANGE)));
-	json_object_set_new(d, "renewalInfo", json_string_take(wfe_url(r, PATH_RENEWAL_INFO)));
+	json_object_set_new(d, "newNonce", wfe_json_take(wfe_url(r, PATH_NEW_NONCE)));
+	json_object_set_new(d, "newAccount", wfe_json_take(wfe_url(r, PATH_NEW_ACCOUNT)));
+	json_object_set_new(d, "newOrder", wfe_json_take(wfe_url(r, PATH_NEW_ORDER)));
+	json_object_set_new(d, "revokeCert", wfe_json_take(wfe_url(r, PATH_REVOKE)));
+	json_object_set_new(d, "keyChange", wfe_json_take(wfe_url(r, PATH_KEY_CHANGE)));
+	json_object_set_new(d, "renewalInfo", wfe_json_take(wfe_url(r, PATH_RENEWAL_INFO)));
 	json_t *meta = json_object();
 	json_object_set_new(meta, "termsOfService",
 	                    json_string(c->terms_of_service[0]
@@ -56,7 +77,7 @@ void wfe_directory(struct req *r, const char *arg)
 		/* draft -02: what a client needs to compute the hashed account URI */
 		json_object_set_new(meta, "accountHashPrefix",
 		                    c->account_hash_prefix[0] ? json_string(c->account_hash_prefix)
-		                                              : json_string_take(wfe_url(r, PATH_ACCOUNT_HASH)));
+		                                              : wfe_json_take(wfe_url(r, PATH_ACCOUNT_HASH)));
 		json_object_set_new(meta, "issuerDomainNames", issuers);
 		issuers = NULL;
 	}

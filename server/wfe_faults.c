@@ -51,7 +51,7 @@ static size_t request_identifiers(struct req *r, const char *resource, const cha
 			memcpy(*out, o.idents, o.nidents * sizeof **out);
 			n = o.nidents;
 		}
-		order_clear(&o);
+		store_order_clear(&o);
 		return n;
 	}
 	if (strcmp(resource, "authz") == 0 || strcmp(resource, "challenge") == 0) {
@@ -62,7 +62,7 @@ static size_t request_identifiers(struct req *r, const char *resource, const cha
 			(*out)[0] = a.ident;
 			n = 1;
 		}
-		authz_clear(&a);
+		store_authz_clear(&a);
 		return n;
 	}
 	return 0;

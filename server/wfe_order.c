@@ -143,9 +143,10 @@ static bool ip_policy_ok(const unsigned char *a, bool v6, const char **why)
 	return true;
 }
 
-/* Parse, canonicalise and check the identifiers; subproblems per bad identifier (§6.7.1). */
+/* Parse, canonicalise and check the identifiers; subproblems per bad identifier (§6.7.1) go into
+ * subs (PROBLEM_MAX_SUB slots, the caller's), which p then refers to. */
 static int parse_identifiers(struct req *r, json_t *arr, struct identifier **out, size_t *nout,
-                             struct problem *p)
+                             struct subproblem *subs, struct problem *p)
 {
 	const struct config *cfg = r->srv->cfg;
 	if (!json_is_array(arr) || json_array_size(arr) == 0)
@@ -159,6 +160,7 @@ static int parse_identifiers(struct req *r, json_t *arr, struct identifier **out
 	bool unsupported = false;
 	size_t nbad = 0; /* every refused identifier; the subproblems hold the first PROBLEM_MAX_SUB */
 	problem_set(p, PROB_REJECTED_IDENTIFIER, 400, "%s", "");
+	problem_lend_subs(p, subs, PROBLEM_MAX_SUB);
 	size_t i;
 	json_t *v;
 	json_array_foreach(arr, i, v) {
@@ -219,15 +221,13 @@ static int parse_identifiers(struct req *r, json_t *arr, struct identifier **out
 		char first[600];
 		snprintf(first, sizeof first, "%s", p->sub[0].detail);
 		int nsub = p->nsub;
-		struct subproblem subs[PROBLEM_MAX_SUB];
-		memcpy(subs, p->sub, sizeof subs);
 		char more[80] = "";
 		if (nbad > (size_t)nsub)
 			snprintf(more, sizeof more, "; the first %d are listed", nsub);
 		problem_set(p, unsupported && nbad == 1 ? PROB_UNSUPPORTED_IDENTIFIER : PROB_REJECTED_IDENTIFIER,
 		            400, "%zu identifier%s rejected: %s%s%s%s", nbad, nbad == 1 ? "" : "s", first,
 		            nbad > 1 ? " (see subproblems" : "", more, nbad > 1 ? ")" : "");
-		memcpy(p->sub, subs, sizeof subs);
+		problem_lend_subs(p, subs, PROBLEM_MAX_SUB);
 		p->nsub = nsub;
 		return -1;
 	}
@@ -284,7 +284,7 @@ static void add_challenges(const struct config *cfg, struct authz *a)
 		snprintf(c->type, sizeof c->type, "%s", t->name);
 		c->status = ST_PENDING;
 		if (t->has_token)
-			util_random_token(c->token);
+			b64url_random_token(c->token);
 	}
 }
 
@@ -311,7 +311,7 @@ static void new_order_reply(struct req *r)
 		problem_set(&p, PROB_SERVER_INTERNAL, 500, "order vanished");
 		wfe_fail(r, &p);
 	}
-	order_clear(&o);
+	store_order_clear(&o);
 }
 
 static void jit_done(void *ctx)
@@ -370,9 +370,11 @@ void wfe_new_order(struct req *r, const char *arg)
 	struct order o = {0};
 	struct authz *fresh_authz = NULL;
 	struct cert replaced = {0};
+	struct subproblem *subs = xcalloc(PROBLEM_MAX_SUB, sizeof *subs); /* p may refer to it */
 	if (wfe_post(r, AUTH_KID, &post, &p) < 0 || wfe_payload_object(&post, false, &p) < 0)
 		goto fail;
-	if (parse_identifiers(r, json_object_get(post.payload, "identifiers"), &o.idents, &o.nidents, &p) < 0)
+	if (parse_identifiers(r, json_object_get(post.payload, "identifiers"), &o.idents, &o.nidents, subs,
+	                      &p) < 0)
 		goto fail;
 	time_t now = time(NULL), clk = util_clock(); /* certificates: real time; objects: cobble's clock */
 	if (parse_time_field(post.payload, "notBefore", &o.not_before, &p) < 0 ||
@@ -450,10 +452,11 @@ void wfe_new_order(struct req *r, const char *arg)
 fail:
 	wfe_fail(r, &p);
 out:
+	free(subs);
 	free(fresh_authz);
-	cert_clear(&replaced);
-	order_clear(&o);
-	post_clear(&post);
+	store_cert_clear(&replaced);
+	store_order_clear(&o);
+	wfe_post_clear(&post);
 }
 
 /* Load an order of the requesting account, or fill p. */
@@ -463,7 +466,7 @@ static int own_order(struct req *r, const struct post *post, const char *id, str
 	if (store_order_get(r->srv->store, id, o) < 0)
 		return problem_set(p, PROB_MALFORMED, 404, "no order %s", id);
 	if (strcmp(o->account_id, post->acct.id) != 0) {
-		order_clear(o);
+		store_order_clear(o);
 		return problem_set(p, PROB_UNAUTHORIZED, 403, "order %s belongs to another account", id);
 	}
 	return 0;
@@ -486,8 +489,8 @@ void wfe_order(struct req *r, const char *arg)
 		conformance_polled(&who, obj);
 		reply_order(r, 200, &o);
 	}
-	order_clear(&o);
-	post_clear(&post);
+	store_order_clear(&o);
+	wfe_post_clear(&post);
 }
 
 /* ---- finalize ---- */
@@ -507,8 +510,8 @@ void wfe_finalize(struct req *r, const char *arg)
 		goto fail;
 	if (o.status != ST_READY) {
 		conformance_note(CONF_FINALIZE_NOT_READY, &who, "order %s was %s", o.id,
-		                 status_name(o.status));
-		problem_set(&p, PROB_ORDER_NOT_READY, 403, "order is %s, not ready: %s", status_name(o.status),
+		                 store_status_name(o.status));
+		problem_set(&p, PROB_ORDER_NOT_READY, 403, "order is %s, not ready: %s", store_status_name(o.status),
 		            o.status == ST_PENDING ? "complete a challenge of every authorization first"
 		            : o.status == ST_INVALID ? "create a new order"
 		                                     : "it was finalized already");
@@ -542,7 +545,7 @@ void wfe_finalize(struct req *r, const char *arg)
 		http_add_header(r, "Retry-After", "%d", srv->cfg->retry_after_order);
 		goto fail;
 	}
-	order_clear(&o);
+	store_order_clear(&o);
 	if (store_order_get(srv->store, arg, &o) < 0) {
 		problem_set(&p, PROB_SERVER_INTERNAL, 500, "order vanished during finalize");
 		goto fail;
@@ -554,6 +557,6 @@ fail:
 out:
 	free(der);
 	ca_csr_clear(&csr);
-	order_clear(&o);
-	post_clear(&post);
+	store_order_clear(&o);
+	wfe_post_clear(&post);
 }

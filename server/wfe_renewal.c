@@ -26,7 +26,7 @@ static int cert_by_certid(struct req *r, const char *text, struct cert *out, str
 	if (store_cert_by_certid(r->srv->store, canon, out) == 0)
 		return 0;
 	if (store_cert_by_serial(r->srv->store, serial, out) == 0) {
-		cert_clear(out);
+		store_cert_clear(out);
 		return problem_set(p, PROB_MALFORMED, 404,
 		                   "the certID's keyIdentifier is not this CA's issuing key (serial %s is "
 		                   "known: take the keyIdentifier from the certificate's Authority Key "
@@ -71,9 +71,9 @@ void wfe_renewal_info(struct req *r, const char *arg)
 fail:
 	wfe_fail(r, &p);
 out:
-	cert_clear(&c);
+	store_cert_clear(&c);
 	if (posted)
-		post_clear(&post);
+		wfe_post_clear(&post);
 }
 
 static bool ident_eq(const struct identifier *a, const struct identifier *b)
@@ -129,15 +129,15 @@ int wfe_replaces_check(struct req *r, const struct account *acct, struct order *
 		problem_set(p, PROB_ALREADY_REPLACED, 409,
 		            "certificate %s is already replaced by order %s%s%s (status %s); renew from that "
 		            "order, or send the new order without \"replaces\"", out->serial, r->base,
-		            PATH_ORDER, by.id, status_name(by.status));
+		            PATH_ORDER, by.id, store_status_name(by.status));
 		goto out;
 	}
 	snprintf(o->replaces, sizeof o->replaces, "%s", text);
 	rc = 0;
 out:
 	if (rc < 0)
-		cert_clear(out);
-	order_clear(&prev);
-	order_clear(&by);
+		store_cert_clear(out);
+	store_order_clear(&prev);
+	store_order_clear(&by);
 	return rc;
 }

@@ -43,6 +43,8 @@ run_one() {
 	export COBBLE_BUILD="$b" COBBLE_BIN="$PWD/$b/cobble"
 	if [ "$kind" = unit ]; then
 		CMOCKA_MESSAGE_OUTPUT=TAP "$path" >"$log.log" 2>&1
+	elif [ "$kind" = check ]; then
+		python3 "$path" >"$log.log" 2>&1
 	elif [ "$mode" = ports ]; then
 		timeout 600 bash "$path" >"$log.log" 2>&1
 	else
@@ -62,6 +64,11 @@ for b in "${builds[@]}"; do
 	for t in test/e2e/*.sh; do
 		[ -f "$t" ] && tasks+=("$b/e2e/$(basename "$t" .sh)|$b|e2e|$t")
 	done
+done
+
+# checks of the source tree itself (e.g. the layering HACKING.md describes): once, not per build
+for t in test/check/*.py; do
+	[ -f "$t" ] && tasks+=("check/$(basename "$t" .py)|${builds[0]}|check|$t")
 done
 
 running=0

@@ -83,7 +83,7 @@ static enum status order_status(struct store *s, const char *id, char cert_id[ST
 	assert_int_equal(store_order_get(s, id, &o), 0);
 	enum status st = o.status;
 	memcpy(cert_id, o.cert_id, STORE_ID_LEN + 1);
-	order_clear(&o);
+	store_order_clear(&o);
 	return st;
 }
 
@@ -122,7 +122,7 @@ static void full_queue_refuses_with_rate_limited(void **state)
 			assert_int_equal(order_status(f->srv.store, o.id, cert_id), ST_READY);
 			assert_string_equal(cert_id, "");
 		}
-		order_clear(&o);
+		store_order_clear(&o);
 	}
 	assert_true(nrefused > 0);
 	assert_true(naccepted > 0);
@@ -154,8 +154,8 @@ static void profile_validity_sets_not_after(void **state)
 	long lifetime = (long)(c.not_after - before);
 	long want = f->cfg.profiles[0].validity_seconds;
 	assert_true(lifetime >= want - 120 && lifetime <= want + 120);
-	cert_clear(&c);
-	order_clear(&o);
+	store_cert_clear(&c);
+	store_order_clear(&o);
 }
 
 /* A table case's verdict: accepted when want_detail is NULL, else -1 with that type and detail. */

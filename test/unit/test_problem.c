@@ -64,6 +64,8 @@ static void test_set_resets_subproblems(void **state)
 {
 	struct problem p = {0};
 	problem_set(&p, PROB_REJECTED_IDENTIFIER, 400, "first");
+	struct subproblem room[PROBLEM_MAX_SUB];
+	problem_lend_subs(&p, room, PROBLEM_MAX_SUB);
 	problem_add_sub(&p, PROB_REJECTED_IDENTIFIER, "dns", "a.example", "no");
 	assert_int_equal(p.nsub, 1);
 	problem_set(&p, PROB_MALFORMED, 400, "second");
@@ -119,6 +121,8 @@ static void test_subproblems_with_identifiers(void **state)
 {
 	struct problem p = {0};
 	problem_set(&p, PROB_REJECTED_IDENTIFIER, 400, "2 identifiers rejected");
+	struct subproblem room[PROBLEM_MAX_SUB];
+	problem_lend_subs(&p, room, PROBLEM_MAX_SUB);
 	problem_add_sub(&p, PROB_REJECTED_IDENTIFIER, "dns", "bad_name.example", "underscore in %s", "bad_name");
 	problem_add_sub(&p, PROB_UNSUPPORTED_IDENTIFIER, "email", "a@example.com", "no email");
 	problem_add_sub(&p, PROB_MALFORMED, NULL, NULL, "not about one identifier");
@@ -155,6 +159,8 @@ static void test_subproblems_beyond_the_maximum_are_dropped(void **state)
 {
 	struct problem p = {0};
 	problem_set(&p, PROB_REJECTED_IDENTIFIER, 400, "many");
+	struct subproblem room[PROBLEM_MAX_SUB];
+	problem_lend_subs(&p, room, PROBLEM_MAX_SUB);
 	for (int i = 0; i < PROBLEM_MAX_SUB + 5; i++) {
 		char name[32];
 		snprintf(name, sizeof name, "n%d.example", i);
@@ -165,6 +171,21 @@ static void test_subproblems_beyond_the_maximum_are_dropped(void **state)
 	json_t *o = roundtrip(&p);
 	assert_int_equal(json_array_size(json_object_get(o, "subproblems")), PROBLEM_MAX_SUB);
 	json_decref(o);
+}
+
+/* Subproblems live in storage the caller lends; without it they are dropped, never written
+ * through a stale pointer (problem_set forgets earlier storage). */
+static void test_subproblems_need_lent_room(void **state)
+{
+	struct problem p;
+	memset(&p, 0x5a, sizeof p);
+	problem_set(&p, PROB_REJECTED_IDENTIFIER, 400, "none lent");
+	problem_add_sub(&p, PROB_REJECTED_IDENTIFIER, "dns", "a.example", "no");
+	assert_int_equal(p.nsub, 0);
+	json_t *o = roundtrip(&p);
+	assert_null(json_object_get(o, "subproblems"));
+	json_decref(o);
+	assert_true(sizeof p < 4096); /* it sits on every handler's stack */
 }
 
 /* RFC 8555 §6.2: badSignatureAlgorithm MUST carry "algorithms", the supported "alg" values. */
@@ -282,6 +303,8 @@ static void test_invalid_utf8_in_subproblem_still_gives_json(void **state)
 {
 	struct problem p = {0};
 	problem_set(&p, PROB_REJECTED_IDENTIFIER, 400, "1 identifier rejected");
+	struct subproblem room[PROBLEM_MAX_SUB];
+	problem_lend_subs(&p, room, PROBLEM_MAX_SUB);
 	problem_add_sub(&p, PROB_REJECTED_IDENTIFIER, "dns", "bad\xff.example", "%s: not ASCII", "bad\xff.example");
 	json_t *o = roundtrip(&p);
 	json_t *s = json_array_get(json_object_get(o, "subproblems"), 0);
@@ -358,6 +381,7 @@ int main(void)
 	    cmocka_unit_test(test_to_json_type_urn_status_detail),
 	    cmocka_unit_test(test_subproblems_with_identifiers),
 	    cmocka_unit_test(test_subproblems_beyond_the_maximum_are_dropped),
+	    cmocka_unit_test(test_subproblems_need_lent_room),
 	    cmocka_unit_test(test_bad_signature_algorithm_lists_algorithms),
 	    cmocka_unit_test(test_prefix),
 	    cmocka_unit_test(test_default_status),

@@ -87,7 +87,7 @@ static enum status authz_status(struct store *s, const char *id)
 	struct authz a = {0};
 	assert_int_equal(store_authz_get(s, id, &a), 0);
 	enum status st = a.status;
-	authz_clear(&a);
+	store_authz_clear(&a);
 	return st;
 }
 
@@ -99,7 +99,7 @@ static void chal_ids(struct store *s, const char *authz_id, char ids[][STORE_ID_
 	for (size_t i = 0; i < a.nchal; i++)
 		memcpy(ids[i], a.chal[i].id, STORE_ID_LEN + 1);
 	*n = a.nchal;
-	authz_clear(&a);
+	store_authz_clear(&a);
 }
 
 static void add_order(struct store *s, const char *account_id, const char (*authz_ids)[STORE_ID_LEN + 1],
@@ -121,7 +121,7 @@ static void add_order(struct store *s, const char *account_id, const char (*auth
 	store_order_add(s, &o);
 	assert_int_equal(strlen(o.id), STORE_ID_LEN);
 	memcpy(id, o.id, STORE_ID_LEN + 1);
-	order_clear(&o);
+	store_order_clear(&o);
 }
 
 /* What a test needs of an order, copied out so that a failing assertion leaks nothing. */
@@ -145,7 +145,7 @@ static enum status order_status(struct store *s, const char *id, struct order_vi
 		snprintf(out->err_detail, sizeof out->err_detail, "%s", o.error.detail ? o.error.detail : "");
 		memcpy(out->cert_id, o.cert_id, sizeof out->cert_id);
 	}
-	order_clear(&o);
+	store_order_clear(&o);
 	return st;
 }
 
@@ -178,17 +178,17 @@ static void test_status_names_are_rfc8555_words(void **state)
 	    {ST_EXPIRED, "expired"},   {ST_REVOKED, "revoked"},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-		assert_string_equal(status_name(cases[i].st), cases[i].name);
-	assert_string_equal(status_name((enum status)99), "unknown");
+		assert_string_equal(store_status_name(cases[i].st), cases[i].name);
+	assert_string_equal(store_status_name((enum status)99), "unknown");
 }
 
 static void test_free_and_clear_null_are_noops(void **state)
 {
 	store_free(NULL);
-	account_clear(NULL);
-	authz_clear(NULL);
-	order_clear(NULL);
-	cert_clear(NULL);
+	store_account_clear(NULL);
+	store_authz_clear(NULL);
+	store_order_clear(NULL);
+	store_cert_clear(NULL);
 }
 
 /* ---- accounts ---- */
@@ -206,11 +206,11 @@ static void test_account_add_get_and_lookup_by_key(void **state)
 	tp_of(1, tp);
 	assert_string_equal(a.thumbprints[0], tp);
 	assert_string_equal(a.jwk, "{\"kty\":\"test\",\"n\":1}");
-	account_clear(&a);
+	store_account_clear(&a);
 
 	assert_int_equal(store_account_by_thumbprint(s, tp, &a), 0);
 	assert_string_equal(a.id, id);
-	account_clear(&a);
+	store_account_clear(&a);
 	tp_of(2, tp);
 	assert_int_equal(store_account_by_thumbprint(s, tp, &a), -1);
 	assert_int_equal(store_account_get(s, "0000000000000000", &a), -1);
@@ -244,14 +244,14 @@ static void test_account_update_contacts_and_deactivate(void **state)
 	assert_int_equal(store_account_get(s, id, &a), 0);
 	assert_string_equal(a.contacts_json, "[\"mailto:a@example.com\"]");
 	assert_int_equal(a.status, ST_VALID);
-	account_clear(&a);
+	store_account_clear(&a);
 
 	/* NULL keeps the contacts */
 	assert_int_equal(store_account_update(s, id, NULL, true), 0);
 	assert_int_equal(store_account_get(s, id, &a), 0);
 	assert_string_equal(a.contacts_json, "[\"mailto:a@example.com\"]");
 	assert_int_equal(a.status, ST_DEACTIVATED);
-	account_clear(&a);
+	store_account_clear(&a);
 
 	assert_int_equal(store_account_update(s, "ffffffffffffffff", NULL, true), -1);
 }
@@ -276,12 +276,12 @@ static void test_rekey_moves_the_key_and_keeps_history_newest_first(void **state
 	assert_string_equal(a.thumbprints[0], tp3);
 	assert_string_equal(a.thumbprints[1], tp2);
 	assert_string_equal(a.thumbprints[2], tp1);
-	account_clear(&a);
+	store_account_clear(&a);
 
 	/* the new key finds the account, the old ones no longer do */
 	assert_int_equal(store_account_by_thumbprint(s, tp3, &a), 0);
 	assert_string_equal(a.id, id);
-	account_clear(&a);
+	store_account_clear(&a);
 	assert_int_equal(store_account_by_thumbprint(s, tp1, &a), -1);
 	assert_int_equal(store_account_by_thumbprint(s, tp2, &a), -1);
 
@@ -308,7 +308,7 @@ static void test_rekey_history_is_bounded(void **state)
 		tp_of(STORE_MAX_KEYS + 4 - i, new_tp);
 		assert_string_equal(a.thumbprints[i], new_tp);
 	}
-	account_clear(&a);
+	store_account_clear(&a);
 }
 
 static void test_rekey_refusals_change_nothing(void **state)
@@ -350,10 +350,10 @@ static void test_rekey_refusals_change_nothing(void **state)
 	assert_string_equal(a.thumbprints[0], tp1);
 	assert_int_equal(a.nthumbprints, 1);
 	assert_string_equal(a.jwk, "{\"kty\":\"test\",\"n\":1}");
-	account_clear(&a);
+	store_account_clear(&a);
 	assert_int_equal(store_account_by_thumbprint(s, tp2, &a), 0);
 	assert_string_equal(a.id, b_id);
-	account_clear(&a);
+	store_account_clear(&a);
 	assert_int_equal(store_account_by_thumbprint(s, tp9, &a), -1);
 }
 
@@ -381,7 +381,7 @@ static void test_challenge_passing_after_deactivation_is_not_valid(void **state)
 	assert_int_equal(a.chal[0].status, ST_INVALID);
 	assert_string_equal(a.chal[0].error.type, PROB_UNAUTHORIZED);
 	assert_non_null(strstr(a.chal[0].error.detail, "had become deactivated"));
-	authz_clear(&a);
+	store_authz_clear(&a);
 }
 
 static void test_challenge_success_makes_authz_valid(void **state)
@@ -405,7 +405,7 @@ static void test_challenge_success_makes_authz_valid(void **state)
 	assert_int_equal(a.status, ST_PENDING);
 	assert_int_equal(a.chal[1].status, ST_PROCESSING);
 	assert_int_equal(a.chal[0].status, ST_PENDING);
-	authz_clear(&a);
+	store_authz_clear(&a);
 
 	/* §7.5.1: a repeated POST changes nothing and is not an error */
 	started = true;
@@ -436,7 +436,7 @@ static void test_challenge_success_makes_authz_valid(void **state)
 	assert_int_equal(a.persist_until, 12345);
 	assert_int_equal(a.expires, far);
 	assert_int_equal(a.chal[0].status, ST_PENDING);
-	authz_clear(&a);
+	store_authz_clear(&a);
 
 	/* finishing again (not processing any more) is refused and changes nothing */
 	struct problem e;
@@ -476,7 +476,7 @@ static void test_challenge_failure_makes_authz_invalid(void **state)
 	assert_int_equal(a.chal[0].error.status, 400);
 	assert_string_equal(a.chal[0].error.detail, "no TXT record at _acme-challenge.a.example.com");
 	assert_string_equal(a.validated_by, "");
-	authz_clear(&a);
+	store_authz_clear(&a);
 
 	/* the other challenge of an invalid authz cannot be started */
 	started = true;
@@ -501,7 +501,7 @@ static void test_challenge_abort_returns_to_pending(void **state)
 	assert_int_equal(store_authz_get(s, az, &a), 0);
 	assert_int_equal(a.chal[0].status, ST_PENDING);
 	assert_int_equal(a.status, ST_PENDING);
-	authz_clear(&a);
+	store_authz_clear(&a);
 	/* and can be started again */
 	assert_int_equal(store_challenge_start(s, az, ids[0], &started, NULL, &p), 0);
 	assert_true(started);
@@ -532,10 +532,10 @@ static void test_challenge_expires_cap_shortens_only(void **state)
 	struct authz a = {0};
 	assert_int_equal(store_authz_get(s, az1, &a), 0);
 	assert_int_equal(a.expires, now + HOUR);
-	authz_clear(&a);
+	store_authz_clear(&a);
 	assert_int_equal(store_authz_get(s, az2, &a), 0);
 	assert_int_equal(a.expires, far);
-	authz_clear(&a);
+	store_authz_clear(&a);
 }
 
 static void test_challenge_start_refused_unless_authz_pending(void **state)
@@ -570,7 +570,7 @@ static void test_challenge_start_refused_unless_authz_pending(void **state)
 		struct authz a = {0};
 		assert_int_equal(store_authz_get(s, az, &a), 0);
 		assert_int_equal(a.chal[0].status, ST_PENDING);
-		authz_clear(&a);
+		store_authz_clear(&a);
 	}
 }
 
@@ -609,8 +609,8 @@ static void test_authz_expiry_is_applied_when_read(void **state)
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		add_authz(s, acct, "a.example.com", false, cases[i].stored, past, 1, az);
 		if (authz_status(s, az) != cases[i].seen)
-			fail_msg("stored %s past expiry reads as %s, want %s", status_name(cases[i].stored),
-			         status_name(authz_status(s, az)), status_name(cases[i].seen));
+			fail_msg("stored %s past expiry reads as %s, want %s", store_status_name(cases[i].stored),
+			         store_status_name(authz_status(s, az)), store_status_name(cases[i].seen));
 	}
 }
 
@@ -648,8 +648,8 @@ static void test_authz_deactivation_rules(void **state)
 			assert_int_equal(after, ST_DEACTIVATED);
 		} else {
 			if (after != before)
-				fail_msg("%s: refused but changed %s → %s", cases[i].name, status_name(before),
-				         status_name(after));
+				fail_msg("%s: refused but changed %s → %s", cases[i].name, store_status_name(before),
+				         store_status_name(after));
 			assert_non_null(p.type);
 			assert_int_equal(p.status, 400);
 		}
@@ -786,7 +786,7 @@ static void test_order_status_follows_authorizations(void **state)
 		struct order_view o = {0};
 		enum status st = order_status(s, oid, &o);
 		if (st != cases[i].want)
-			fail_msg("%s: got %s", cases[i].name, status_name(st));
+			fail_msg("%s: got %s", cases[i].name, store_status_name(st));
 		if (st == ST_INVALID) {
 			/* the order says why */
 			assert_non_null(o.err_type);
@@ -850,7 +850,7 @@ static void test_order_expiry(void **state)
 		struct order_view o = {0};
 		if (order_status(s, oid, &o) != ST_INVALID)
 			fail_msg("an expired %s order is %s, want invalid",
-			         authz_st[i] == ST_PENDING ? "pending" : "ready", status_name(o.status));
+			         authz_st[i] == ST_PENDING ? "pending" : "ready", store_status_name(o.status));
 		assert_non_null(o.err_type);
 		struct problem p = {0};
 		assert_int_equal(store_order_begin_finalize(s, oid, &p), -1);
@@ -946,7 +946,7 @@ static void test_begin_finalize_refuses_when_an_authz_expired_after_ready(void *
 	enum status seen = order_status(s, oid, &r);
 	if (seen != ST_INVALID)
 		fail_msg("a ready order whose authorization expired reads as %s, want invalid",
-		         status_name(seen));
+		         store_status_name(seen));
 	assert_int_equal(store_order_begin_finalize(s, oid, &p), -1);
 	assert_string_equal(p.type, PROB_ORDER_NOT_READY);
 	assert_int_equal(p.status, 403);
@@ -973,7 +973,7 @@ static void test_ready_order_invalid_when_an_authz_is_deactivated(void **state)
 	enum status st = order_status(s, oid, &o);
 	if (st != ST_INVALID)
 		fail_msg("a ready order whose authorization was deactivated reads as %s, want invalid",
-		         status_name(st));
+		         store_status_name(st));
 	assert_non_null(o.err_type);
 	assert_int_equal(store_order_begin_finalize(s, oid, &p), -1);
 	assert_string_equal(p.type, PROB_ORDER_NOT_READY);
@@ -1081,14 +1081,14 @@ static void test_cert_add_get_and_by_serial(void **state)
 	assert_non_null(strstr(c.chains[0], "leaf"));
 	assert_non_null(strstr(c.chains[1], "alt"));
 	assert_false(c.revoked);
-	cert_clear(&c);
+	store_cert_clear(&c);
 
 	static const char *const spellings[] = {"a1b", "A1B", "0a1b", "0A:1B", "00:0a:1b"};
 	for (size_t i = 0; i < sizeof spellings / sizeof spellings[0]; i++) {
 		if (store_cert_by_serial(s, spellings[i], &c) != 0)
 			fail_msg("serial \"%s\" not found", spellings[i]);
 		assert_string_equal(c.id, id);
-		cert_clear(&c);
+		store_cert_clear(&c);
 	}
 	assert_int_equal(store_cert_by_serial(s, "a1c", &c), -1);
 	assert_int_equal(store_cert_get(s, "0000000000000000", &c), -1);
@@ -1110,19 +1110,19 @@ static void test_revoke_then_already_revoked(void **state)
 	assert_true(c.revoked);
 	assert_int_equal(c.reason, 4);
 	assert_true(c.revoked_at >= before);
-	cert_clear(&c);
+	store_cert_clear(&c);
 
 	assert_int_equal(store_cert_revoke(s, "a1b", 1, &p), -1);
 	assert_string_equal(p.type, PROB_ALREADY_REVOKED);
 	assert_int_equal(p.status, 400);
 	assert_int_equal(store_cert_get(s, id, &c), 0);
 	assert_int_equal(c.reason, 4); /* the second request changed nothing */
-	cert_clear(&c);
+	store_cert_clear(&c);
 
 	/* the other certificate is untouched */
 	assert_int_equal(store_cert_get(s, id2, &c), 0);
 	assert_false(c.revoked);
-	cert_clear(&c);
+	store_cert_clear(&c);
 
 	assert_int_equal(store_cert_revoke(s, "abcdef", 0, &p), -2);
 }

@@ -68,7 +68,7 @@ static void add_order(struct store *s, const char *acct, const char *authz_id, c
 	memcpy(o.authz_ids[0], authz_id, STORE_ID_LEN + 1);
 	store_order_add(s, &o);
 	memcpy(id, o.id, STORE_ID_LEN + 1);
-	order_clear(&o);
+	store_order_clear(&o);
 }
 
 /* ready → processing → valid with a certificate whose serial is serial. */
@@ -93,7 +93,7 @@ static bool order_exists(struct store *s, const char *id)
 {
 	struct order o = {0};
 	int rc = store_order_get(s, id, &o);
-	order_clear(&o);
+	store_order_clear(&o);
 	return rc == 0;
 }
 
@@ -101,7 +101,7 @@ static bool authz_exists(struct store *s, const char *id)
 {
 	struct authz a = {0};
 	int rc = store_authz_get(s, id, &a);
-	authz_clear(&a);
+	store_authz_clear(&a);
 	return rc == 0;
 }
 
@@ -109,8 +109,8 @@ static bool cert_exists(struct store *s, const char *id, const char *serial)
 {
 	struct cert c = {0}, d = {0};
 	int rc = store_cert_get(s, id, &c), rs = store_cert_by_serial(s, serial, &d);
-	cert_clear(&c);
-	cert_clear(&d);
+	store_cert_clear(&c);
+	store_cert_clear(&d);
 	assert_int_equal(rc, rs); /* the serial index goes with the certificate */
 	return rc == 0;
 }
