@@ -21,7 +21,7 @@ INTERNAL = re.compile(r"^(?P<mod>(common|server)/[a-z0-9]+)_internal$")
 LAYERS = {
     0: ["common/util", "common/log"],
     1: ["common/b64", "common/map", "common/workq"],
-    2: ["common/dns", "common/persist"],
+    2: ["common/dns", "common/persist", "common/persist_vector"],
     3: ["server/problem", "server/ari", "server/events", "server/nonce", "server/ca"],
     4: ["server/store", "server/jws"],
     5: ["server/va_method", "server/conformance"],
