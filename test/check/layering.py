@@ -24,7 +24,7 @@ LAYERS = {
     2: ["common/dns", "common/persist", "common/persist_vector"],
     3: ["server/problem", "server/ari", "server/events", "server/nonce", "server/ca"],
     4: ["server/store", "server/jws"],
-    5: ["server/va_method", "server/conformance"],
+    5: ["server/va_method", "server/conformance", "server/faults"],
     6: ["server/challenge"],
     7: ["server/config"],
     8: ["server/server"],
