@@ -288,7 +288,7 @@ void conformance_cert_download(struct store *st, const struct conf_who *who, con
 {
 	struct order o = {0};
 	bool have_order = store_order_get(st, c->order_id, &o) == 0;
-	uint64_t h = have_order ? identifier_set_hash(o.idents, o.nidents) : 0;
+	uint64_t h = have_order ? store_ident_set_hash(o.idents, o.nidents) : 0;
 	store_order_clear(&o);
 	pthread_mutex_lock(&lock);
 	struct client *a = account_of(who);
@@ -322,7 +322,7 @@ void conformance_renewal_info(const char *account)
 
 void conformance_new_order(const struct conf_who *who, const struct order *o)
 {
-	uint64_t h = identifier_set_hash(o->idents, o->nidents);
+	uint64_t h = store_ident_set_hash(o->idents, o->nidents);
 	bool wildcard = false;
 	for (size_t i = 0; i < o->nidents; i++)
 		wildcard |= util_has_prefix(o->idents[i].value, "*.");

@@ -320,7 +320,7 @@ static int window_take(struct limit *l, const char *key, int *retry_after)
 
 static uint64_t set_key(const struct identifier *ids, size_t n, char *out, size_t outlen)
 {
-	uint64_t h = identifier_set_hash(ids, n);
+	uint64_t h = store_ident_set_hash(ids, n);
 	snprintf(out, outlen, "%016llx", (unsigned long long)h);
 	return h;
 }

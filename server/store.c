@@ -817,7 +817,7 @@ static int ident_cmp(const void *x, const void *y)
 }
 
 /* FNV-1a over the sorted set (values case-folded): one hash per set of names. */
-uint64_t identifier_set_hash(const struct identifier *ids, size_t n)
+uint64_t store_ident_set_hash(const struct identifier *ids, size_t n)
 {
 	struct identifier *s = xcalloc(n ? n : 1, sizeof *s);
 	memcpy(s, ids, n * sizeof *s);

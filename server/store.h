@@ -205,7 +205,7 @@ void store_serial_norm(const char *in, char out[41]);
 
 /* Counts for the logs and status page. */
 /* A hash of an identifier set, the same whatever the order of ids (for "the same names"). */
-uint64_t identifier_set_hash(const struct identifier *ids, size_t n);
+uint64_t store_ident_set_hash(const struct identifier *ids, size_t n);
 void store_counts(struct store *s, size_t *accounts, size_t *orders, size_t *authzs, size_t *certs);
 
 #endif
