@@ -86,6 +86,44 @@ pub p2.test _validation-persist.newkey 300 "$ISSUER; accounturi=$(acct_hash "$KB
 order newkey02 "$KB" --identifiers newkey.p2.test
 issued "after keyChange a record hashed with the new key's thumbprint validates" newkey02 newkey.p2.test
 
+# ---- issue 10 item 5: a client that speaks -02 (hash computed by the driver from the directory's
+# accountHashPrefix), certificates and refusals; the key rollover case is the oldkey one above
+pub p2.test _validation-persist.wild 300 "$ISSUER; accounturi=$(acct_hash "$KB" wild.p2.test); policy=wildcard"
+order wild02 "$KB" --identifiers '*.wild.p2.test'
+issued "draft 02: a wildcard with a hashed accounturi (d = wild.p2.test) and policy=wildcard" wild02 '*.wild.p2.test'
+
+pub p2.test _validation-persist.dup 300 "$ISSUER; accounturi=$(acct_hash "$KB" dup.p2.test); foo=1; Foo=2"
+order dup02 "$KB" --identifiers dup.p2.test --expect invalid
+refused "draft 02: a duplicated tag (foo=1; Foo=2) is malformed (draft -02 §9.3.1)" dup02 malformed 'test("(?i)duplicate")'
+
+short=$(acct_hash "$KB" short.p2.test); short=${short%?}
+pub p2.test _validation-persist.short 300 "$ISSUER; accounturi=$short"
+order short02 "$KB" --identifiers short.p2.test --expect invalid
+refused "draft 02: a hash of 42 characters is malformed" short02 malformed 'test("43")'
+
+knot_set p2.test caao 300 CAA '0 issue "otherca.example"'
+pub p2.test _validation-persist.caao 300 "$ISSUER; accounturi=$(acct_hash "$KB" caao.p2.test)"
+order caao02 "$KB" --identifiers caao.p2.test --expect invalid
+refused "draft 02: a good record under a CAA record naming another CA is refused with caa" caao02 caa \
+	'contains("caao.p2.test") and contains("otherca.example")'
+
+knot_set p2.test caam 300 CAA '0 issue "cobble.test; validationmethods=dns-01"'
+pub p2.test _validation-persist.caam 300 "$ISSUER; accounturi=$(acct_hash "$KB" caam.p2.test)"
+order caam02 "$KB" --identifiers caam.p2.test --expect invalid
+refused "draft 02: CAA validationmethods=dns-01 refuses dns-persist-01 with caa" caam02 caa \
+	'contains("validationmethods=dns-01 does not include dns-persist-01")'
+
+KD=$T/acct02d.key
+ACCTD=$(account "$KD")
+pub p2.test _validation-persist.deact 300 "$ISSUER; accounturi=$(ACCT=$ACCTD acct_hash "$KD" deact.p2.test)"
+order deact1 "$KD" --identifiers deact.p2.test --no-challenge --no-finalize --expect pending
+client deactivate --account-key "$KD" --then-post "$(jq -r '.authorizations[0].challenge.url' "$T/deact1.json")" \
+	>"$T/deact.json" 2>"$T/deact.err"
+jq_ok "draft 02: the account deactivates itself (RFC 8555 §7.3.6)" deact '.status == "deactivated"'
+jq_ok "draft 02: then its challenge POST, with a good record published, is refused unauthorized" deact \
+	'.thenPost.status == 401 and .thenPost.body.type == "urn:ietf:params:acme:error:unauthorized" and
+	 (.thenPost.body.detail | test("deactivated"))'
+
 # ---- JIT (draft 01) -------------------------------------------------------------------------
 cobble_up jit '{"dnsPersist": {"jit": true}}' || { notok "cobble starts with dnsPersist.jit true"; exit 1; }
 K1=$T/acct1.key

@@ -6,6 +6,7 @@
  *
  *   persist-client.js account   --directory URL --account-key FILE
  *   persist-client.js keychange --directory URL --account-key FILE --new-account-key FILE
+ *   persist-client.js deactivate --directory URL --account-key FILE [--then-post URL]
  *   persist-client.js hash      --prefix URL --domain D|'*' (--thumbprint TP | --account-key FILE)
  *                               --account-url URL
  *   persist-client.js order     --directory URL --account-key FILE (--identifiers a,b | --order-url URL)
@@ -112,6 +113,19 @@ async function cmdKeychange(args) {
     return { out, ok: out.status === 'changed' };
 }
 
+/* RFC 8555 §7.3.6: the account deactivates itself; later requests are refused. --then-post URL
+ * then POSTs {} to URL (a challenge) with the deactivated account's key and reports the answer. */
+async function cmdDeactivate(args) {
+    const { client } = await newClient(args);
+    const acct = await client.updateAccount({ status: 'deactivated' });
+    const out = { accountUrl: client.getAccountUrl(), status: acct.status };
+    if (args['then-post']) {
+        const resp = await client.api.apiRequest(args['then-post'], {}, []);
+        out.thenPost = { status: resp.status, body: resp.data };
+    }
+    return { out, ok: acct.status === 'deactivated' };
+}
+
 async function cmdHash(args) {
     let tp = args.thumbprint;
     if (!tp) tp = thumbprint(fs.readFileSync(need(args, 'account-key')));
@@ -211,7 +225,7 @@ async function cmdOrder(args) {
 
 async function main() {
     const args = parseArgs(process.argv.slice(2), ['no-challenge', 'no-finalize']);
-    const cmds = { account: cmdAccount, keychange: cmdKeychange, hash: cmdHash, order: cmdOrder };
+    const cmds = { account: cmdAccount, keychange: cmdKeychange, deactivate: cmdDeactivate, hash: cmdHash, order: cmdOrder };
     const cmd = cmds[args._[0]];
     if (!cmd) throw usage(`unknown command ${args._[0] || '(none)'}; one of: ${Object.keys(cmds).join(', ')}`);
     const { out, ok } = await cmd(args);
