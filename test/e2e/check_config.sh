@@ -22,9 +22,11 @@ agree() {
 		"$T/$tag.json")
 	"$COBBLE_BIN" check-record --config "$CFG" -dnsserver "127.0.0.1:$KNOT_PORT" -listen "127.0.0.1:$ACME_PORT" \
 		--identifier "$ident" --account-url "$ACCT" "$@" --json >"$T/$tag.cr.json" 2>"$T/$tag.cr.err"
-	local tool
+	local rc=$? want_rc=1 tool
+	[ "$want" = valid ] && want_rc=0
 	tool=$(jq -r 'if .status == "valid" then "valid" else (.type // "none" | sub("^urn:ietf:params:acme:error:"; "")) end' \
 		"$T/$tag.cr.json" 2>/dev/null)
+	[ "$rc" -eq "$want_rc" ] || tool="$tool (exit status $rc, wanted $want_rc)"
 	if [ "$server" = "$want" ] && [ "$tool" = "$want" ]; then
 		ok "$name: server and check-record --config both say $want"
 	else
