@@ -4,7 +4,7 @@
 # each account's label and value itself; this script publishes them with Knot. A name, a wildcard
 # with its base name, two accounts validating one name at once at their two labels, a record left
 # at dns-01's plain _acme-challenge name (refused, and the detail says so), `cobble record`
-# agreeing with the client, and the `challenges` config. Every chain is checked with
+# agreeing with the client, CAA validationmethods, and the `challenges` config. Every chain is checked with
 # `openssl verify` (the helpers of test/lib/persist.sh).
 # Run inside a private network namespace (test/run.sh does): nothing here leaves the machine.
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/persist.sh"
@@ -100,7 +100,20 @@ refused "nothing published: refused; the detail names the label and the account 
 	'contains($l) and contains($a) and (contains("IS published") | not)' \
 	--arg l "$(jq -r '.authorizations[0].record.owner' "$T/none.json")" --arg a "$ACCT2"
 
-# (6) `challenges` config: listed types only
+# (6) CAA (RFC 8657 §4): validationmethods names dns-account-01 by its type name
+knot_set a.test meth 300 CAA '0 issue "cobble.test; validationmethods=dns-01"'
+start meth "$K1" meth.a.test
+publish meth || notok "publish meth.a.test"
+answer meth "$K1" invalid
+refused "CAA validationmethods=dns-01 refuses dns-account-01 even with the record in place" meth-done caa \
+	'contains("validationmethods=dns-01 does not include dns-account-01")'
+knot_set a.test methok 300 CAA '0 issue "cobble.test; validationmethods=dns-account-01"'
+start methok "$K1" methok.a.test
+publish methok || notok "publish methok.a.test"
+answer methok "$K1"
+issued "CAA validationmethods=dns-account-01 permits it" methok-done methok.a.test
+
+# (7) `challenges` config: listed types only
 cobble_up only01 '{"challenges": ["dns-01"]}' || notok "cobble starts with challenges [dns-01]"
 ACCT3=$(account "$K1")
 order off "$K1" --challenge dns-account-01 --identifiers off.a.test --no-challenge --expect pending
