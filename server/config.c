@@ -139,10 +139,25 @@ const struct eab_key *config_eab_key(const struct config *c, const char *kid)
 static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
+	char raw[1024];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
+	vsnprintf(raw, sizeof raw, fmt, ap);
 	va_end(ap);
+	/* one line, whatever a key or value in the file holds: control characters as \xNN (a key
+	 * "a\nb" must not start a second line of the error, or of a log) */
+	size_t o = 0;
+	for (const unsigned char *c = (const unsigned char *)raw; *c && errlen && o + 1 < errlen; c++) {
+		if (*c < 0x20 || *c == 0x7f) {
+			if (o + 5 >= errlen)
+				break;
+			o += (size_t)snprintf(err + o, errlen - o, "\\x%02x", *c);
+		} else {
+			err[o++] = (char)*c;
+		}
+	}
+	if (errlen)
+		err[o] = '\0';
 	return -1;
 }
 
