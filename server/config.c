@@ -509,8 +509,8 @@ int config_load(struct config *c, const char *path, char *err, size_t errlen)
 	char inner[512] = "";
 	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
 	if (!root) {
-		snprintf(err, errlen, "%s:%d:%d: %s", path, jerr.line, jerr.column, jerr.text);
-		return -1;
+		/* jansson quotes the text near the error, newlines and all: through fail() */
+		return fail(err, errlen, "%s:%d:%d: %s", path, jerr.line, jerr.column, jerr.text);
 	}
 	json_t *obj = root;
 	if (!json_is_object(root)) {
