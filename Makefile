@@ -42,7 +42,7 @@ endif
 .PHONY: all deps run test test-only asan fuzz tsan soak clean
 # keep the unit tests' objects (make would delete them as intermediates and relink every time)
 .SECONDARY:
-all: $(BUILD)/cobble $(UNIT_BIN) $(FUZZ_REPLAY) $(BUILD)/loadgen
+all: $(BUILD)/cobble $(UNIT_BIN) $(FUZZ_REPLAY) $(BUILD)/loadgen $(BUILD)/persist-rate
 
 deps:
 	@bash scripts/install-deps.sh
@@ -68,10 +68,15 @@ $(BUILD)/test/%: $(BUILD)/test/unit/%.o $(UNIT_LIB) $(BUILD)/libcobble.a
 
 # The load generator (test/bench/): OpenSSL and jansson only, no cobble code, so it can drive
 # any ACME server (make bench runs it against cobble and Pebble).
-BENCH_SRC := $(wildcard test/bench/*.c)
-$(BUILD)/loadgen: $(patsubst %.c,$(BUILD)/%.o,$(BENCH_SRC))
+LOADGEN_SRC := test/bench/lg.c test/bench/loadgen.c
+$(BUILD)/loadgen: $(patsubst %.c,$(BUILD)/%.o,$(LOADGEN_SRC))
 	$(call quiet,LD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $^ -o $@ $(PKG_LIBS) -lpthread -lm $(EXTRA_LDFLAGS)
+
+# dns-persist-01 validations per second, the validator alone (common/dns + common/persist)
+$(BUILD)/persist-rate: $(BUILD)/test/bench/persist_rate.o $(BUILD)/libcobble.a
+	$(call quiet,LD,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $^ -o $@ $(LDLIBS) $(EXTRA_LDFLAGS)
 
 # cobble and Debian's Pebble side by side (scripts/bench.sh); bench-sweep: concurrency 1..64 as a PNG
 .PHONY: bench bench-sweep

@@ -7,14 +7,16 @@
 #                Knot (cobble only: Pebble has no dns-persist-01); plain GnuTLS (gnutls-serv) as the
 #                reference for the cost of a connection
 #     --sweep    keep-alive flows/s and p99 against concurrency 1..64 for both; a PNG (gnuplot)
+#     --memory   RSS after 1,000 and after BENCH_FLOWS (100,000) keep-alive flows, for both (long:
+#                about 4 min for cobble, 7 for Pebble, on 2 cores)
 #   BENCH_SECONDS (5; 3 in the sweep) per run, BENCH_CLIENTS (8).
 # Both servers are always-valid with no validation sleep, no nonce rejection and no authorization
 # reuse, their logs at their defaults into a file. Everything runs inside a private network
 # namespace on loopback; results go to $BUILD/artifacts/ (bench.jsonl, bench.md, sweep.png).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SWEEP=0
-[ "${1:-}" = --sweep ] && { SWEEP=1; shift; }
+MODE=default
+case "${1:-}" in --sweep) MODE=sweep; shift ;; --memory) MODE=memory; shift ;; esac
 BUILD=${1:-build}
 if [ -z "${COBBLE_BENCH_INNER:-}" ]; then
 	need=()
@@ -26,10 +28,10 @@ if [ -z "${COBBLE_BENCH_INNER:-}" ]; then
 		SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
 		DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 	fi
-	make --no-print-directory BUILD="$BUILD" "$BUILD/cobble" "$BUILD/loadgen" >/dev/null
+	make --no-print-directory BUILD="$BUILD" "$BUILD/cobble" "$BUILD/loadgen" "$BUILD/persist-rate" >/dev/null
 	SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo -E"
 	exec $SUDO env COBBLE_BENCH_INNER=1 unshare -n bash -c 'ip link set lo up && exec bash "$0" "$@"' "$0" \
-		$([ $SWEEP = 1 ] && echo --sweep) "$BUILD"
+		$([ $MODE != default ] && echo "--$MODE") "$BUILD"
 fi
 
 T=$(mktemp -d /tmp/cobble-bench.XXXXXX)
@@ -84,7 +86,29 @@ run() {
 	stop_server
 }
 
-if [ $SWEEP = 1 ]; then
+if [ $MODE = memory ]; then
+	: >"$OUT/memory.jsonl"
+	N=${BENCH_FLOWS:-100000}
+	for s in cobble pebble; do
+		for n in 1000 "$N"; do
+			start_server "$s"
+			echo "bench: $s $n flows" >&2
+			"$LOADGEN" --dir "$DIR" --cafile "$CA" --server-pid "$SRV_PID" --label "$s" -c 4 -n "$n" -d 3600 \
+				2>"$T/lg.err" | jq -c --arg n "$n" '. + {run: ("flows-" + $n)}' >>"$OUT/memory.jsonl"
+			stop_server
+		done
+	done
+	jq -rs --arg n "$N" '
+		def rss($s; $k): map(select(.label == $s and .run == ("flows-" + $k))) | first | .serverRssKb;
+		"| server | RSS after 1,000 flows (kB) | RSS after \($n) flows (kB) | ratio | errors |",
+		"| --- | ---: | ---: | ---: | ---: |",
+		(["cobble", "pebble"][] as $s | (rss($s; "1000")) as $a | (rss($s; $n)) as $b |
+		 "| \($s) | \($a) | \($b) | \(if $a then ($b / $a * 100 | round) / 100 else "–" end)× | \(map(select(.label == $s)) | map(.errorsTotal) | add) |")
+	' "$OUT/memory.jsonl" | tee "$OUT/memory.md"
+	exit 0
+fi
+
+if [ $MODE = sweep ]; then
 	: >"$OUT/bench.jsonl"
 	for c in 1 2 4 8 16 32 64; do
 		for s in cobble pebble; do run "$s" "sweep-$c" -c "$c" -d "${BENCH_SECONDS:-3}"; done
@@ -158,6 +182,15 @@ if command -v knotd >/dev/null; then
 	knotd -c "$KD/knot.conf" >"$KD/knotd.out" 2>&1 &
 	KNOT_PID=$!
 	for _ in $(seq 100); do kdig @127.0.0.1 -p 15353 +short bench.test SOA 2>/dev/null | grep -q . && break; sleep 0.05; done
+	# the validator alone: TXT lookup + matcher, one getdns context per thread kept for every lookup
+	printf '_validation-persist.rate.bench.test. 300 TXT "cobble.test; accounturi=https://localhost:14000/acme/acct/1"\n' \
+		>"$T/rate.txt"
+	bash test/bench/knot-publish.sh "$KD/knot.conf" "$KD/knot.sock" bench.test "$T/rate.txt"
+	echo "bench: dns-persist-01 validator alone" >&2
+	"$BUILD/persist-rate" --resolver 127.0.0.1:15353 --identifier rate.bench.test \
+		--account-url https://localhost:14000/acme/acct/1 -t 4 -d "$SECS" |
+		jq -c '{label: "cobble", run: "persist-rate", validationsPerSecond: .perSecond, errorsTotal: .errors}' \
+		>>"$OUT/bench.jsonl"
 	echo '{"dnsPersist": {"reuse": false}}' >"$T/persist.json"
 	start_server cobble -dnsserver 127.0.0.1:15353 -config "$T/persist.json"
 	echo "bench: cobble dns-persist-01" >&2

@@ -33,6 +33,7 @@ def get($srv; $run; $p): ($all | map(select(.label == $srv and .run == $run)) | 
  ["open loop at half its own peak: rate flows/s", "open-half", ["rate"], ""],
  ["open loop at half its own peak: flow p50 ms", "open-half", ["latencyMs", "flow", "p50"], "lower"],
  ["open loop at half its own peak: flow p99 ms", "open-half", ["latencyMs", "flow", "p99"], "lower"],
+ ["dns-persist-01 validator alone (4 threads, Knot): validations/s", "persist-rate", ["validationsPerSecond"], "higher"],
  ["dns-persist-01 against Knot: flows/s", "persist", ["flowsPerSecond"], "higher"],
  ["dns-persist-01: server CPU ms per flow", "persist", ["serverCpuMsPerFlow"], "lower"],
  ["dns-persist-01: flow p99 ms", "persist", ["latencyMs", "flow", "p99"], "lower"]

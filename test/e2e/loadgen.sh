@@ -57,6 +57,12 @@ if knot_dig +short _validation-persist.c1.bench.test TXT | grep -q 'cobble.test;
 else
 	notok "the accounts' records are in Knot"
 fi
+# the validator alone (make bench's validations per second): every lookup finds the record valid
+RATE=$(dirname "$LOADGEN")/persist-rate
+knot_set bench.test _validation-persist.rate 300 TXT '"cobble.test; accounturi=https://ca.test/acct/1"'
+"$RATE" --resolver "127.0.0.1:$KNOT_PORT" --identifier rate.bench.test --account-url https://ca.test/acct/1 \
+	-t 2 -d 1 >"$T/rate.json" 2>"$T/rate.err" || true
+jq_ok "persist-rate: dns-persist-01 validations against Knot, all valid" rate '.validations > 0 and .valid == .validations and .errors == 0'
 # a record that does not match (another account's URI) makes the flow fail with its problem type
 run wrong -c 1 -n 1 -d 2 --challenge dns-persist-01 --suffix bench.test --issuer other.example \
 	--persist-hook "$ROOT/test/bench/knot-publish.sh $KNOT_DIR/knot.conf $KNOT_DIR/knot.sock bench.test"
