@@ -6,7 +6,7 @@ set -euo pipefail
 
 build_pkgs=(
   build-essential pkg-config
-  libmicrohttpd-dev libssl-dev libjansson-dev libgetdns-dev
+  libmicrohttpd-dev libgnutls28-dev libssl-dev libjansson-dev libgetdns-dev
   libpsl-dev publicsuffix libidn2-dev libcurl4-openssl-dev
   openssl ca-certificates
 )

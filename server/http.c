@@ -2,6 +2,7 @@
  * path. */
 #include "server/http.h"
 #include "server/http_guard.h"
+#include "server/http_tls.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "server/nonce.h"
@@ -387,6 +388,8 @@ static MHD_RESULT_T guard_accept(void *cls, const struct sockaddr *addr, socklen
 static void guard_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
                          enum MHD_ConnectionNotificationCode toe)
 {
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+		http_tls_connection_started(conn); /* before the handshake */
 	http_guard_notify(cls, conn, socket_context, (int)toe);
 }
 
@@ -430,6 +433,7 @@ int http_start(struct server *srv, const struct http_site *acme, const struct ht
 	acme_site = acme;
 	mgmt_site = mgmt;
 	crl_site = crl;
+	http_tls_init(); /* without tickets every connection is a full handshake; not fatal */
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned threads = ncpu > 0 ? (unsigned)ncpu : 2;
 	struct http_guard_limits lim;
@@ -485,6 +489,7 @@ void http_stop(void)
 		MHD_stop_daemon(mgmt_daemon);
 	if (crl_daemon)
 		MHD_stop_daemon(crl_daemon);
+	http_tls_free();
 	acme_daemon = mgmt_daemon = crl_daemon = NULL;
 	http_guard_free(acme_guard);
 	http_guard_free(mgmt_guard);

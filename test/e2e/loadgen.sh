@@ -33,6 +33,9 @@ jq_ok "keep-alive: flows complete without errors, every figure reported" keep "$
 run fresh -c 2 -d 2 --mode fresh
 jq_ok "fresh connection per request: flows complete, one connection per request" fresh \
 	"$FIGURES and .connections >= 6 * .flows"  # newOrder, authz, challenge, poll, finalize, certificate
+run resume -c 2 -d 1 --connections --resume
+jq_ok "TLS session tickets: a reconnecting client resumes (all but each client's first connection)" resume \
+	'.flows > 2 and .errors == {} and .resumedConnections >= .connections - 2'
 run open -c 2 -d 2 --rate 20
 jq_ok "open loop at 20 flows/s: flows complete without errors" open "$FIGURES and .rate == 20"
 stop_cobble
