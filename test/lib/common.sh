@@ -12,6 +12,22 @@ T=$(mktemp -d /tmp/cobble-e2e.XXXXXX)
 _pids=()
 . "$ROOT/test/lib/tap.sh"
 
+# jq 1.6 with -e exits 0 when its input file is empty, so a check on the output of a command that
+# printed nothing would pass. Here an empty or missing input file is a failure (exit 4, jq's own
+# "no result" status).
+jq() {
+	local a last=""
+	for a in "$@"; do last=$a; done
+	case " $* " in
+	*" -e "*)
+		if [ -n "$last" ] && [ "${last#-}" = "$last" ] && [ -e "$last" ] && [ ! -s "$last" ]; then
+			echo "jq: $last is empty" >&2
+			return 4
+		fi ;;
+	esac
+	command jq "$@"
+}
+
 # jq_ok NAME TAG EXPR [JQ-ARGS...]: a TAP line for jq EXPR on $T/TAG.json; on failure shows the
 # JSON and $T/TAG.err, then calls jq_ok_more TAG when the script defines it.
 jq_ok() {
