@@ -130,7 +130,8 @@ if [ $MODE = sweep ]; then
 	echo "| clients | cobble flows/s | Pebble flows/s | ratio | cobble p99 ms | Pebble p99 ms | ratio |"
 	echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 	join "$T/cobble.dat" "$T/pebble.dat" | sort -n |
-		awk '{printf "| %d | %.0f | %.0f | %.2f | %.1f | %.1f | %.2f |\n", $1, $2, $4, $2/$4, $3, $5, $3/$5}'
+		awk 'function r(a, b) { return b > 0 ? sprintf("%.2f", a / b) : "–" }
+			{printf "| %d | %.0f | %.0f | %s | %.1f | %.1f | %s |\n", $1, $2, $4, r($2, $4), $3, $5, r($3, $5)}'
 	echo "plot: $OUT/sweep.png"
 	exit 0
 fi
