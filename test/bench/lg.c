@@ -168,8 +168,8 @@ static int conn_write(struct lg_conn *c, const char *p, size_t n)
 	return 0;
 }
 
-/* Next byte; -1 on EOF or error. */
-static int conn_getc(struct lg_conn *c)
+/* Refill the read buffer when it is used up; -1 on EOF or error. */
+static int conn_fill(struct lg_conn *c)
 {
 	if (c->rpos == c->rlen) {
 		int r = SSL_read(c->ssl, c->rbuf, sizeof c->rbuf);
@@ -178,6 +178,14 @@ static int conn_getc(struct lg_conn *c)
 		c->rpos = 0;
 		c->rlen = (size_t)r;
 	}
+	return 0;
+}
+
+/* Next byte; -1 on EOF or error. */
+static int conn_getc(struct lg_conn *c)
+{
+	if (conn_fill(c) < 0)
+		return -1;
 	return (unsigned char)c->rbuf[c->rpos++];
 }
 
@@ -204,13 +212,8 @@ static int conn_line(struct lg_conn *c, char *buf, size_t cap)
 static int conn_read(struct lg_conn *c, char *dst, size_t n)
 {
 	while (n > 0) {
-		if (c->rpos == c->rlen) {
-			int r = SSL_read(c->ssl, c->rbuf, sizeof c->rbuf);
-			if (r <= 0)
-				return -1;
-			c->rpos = 0;
-			c->rlen = (size_t)r;
-		}
+		if (conn_fill(c) < 0)
+			return -1;
 		size_t k = c->rlen - c->rpos < n ? c->rlen - c->rpos : n;
 		memcpy(dst, c->rbuf + c->rpos, k);
 		c->rpos += k;
