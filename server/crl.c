@@ -10,6 +10,10 @@
 #include <string.h>
 
 #define CRL_NEXT_UPDATE (7L * 86400) /* RFC 5280 §5.1.2.5; a new CRL comes with each revocation */
+/* A CRL older than this is signed anew when it is next fetched, so a relying party never gets one
+ * past its nextUpdate, even from a long-running cobble with no revocations (RFC 5280 §5: "issue a
+ * new CRL ... on or before the nextUpdate time"; BR §4.9.7: at least every seven days). */
+#define CRL_REFRESH (1L * 86400)
 
 struct crl {
 	struct ca *ca;
@@ -17,6 +21,8 @@ struct crl {
 	struct ca_revoked *rev;
 	size_t n, cap;
 	long number;          /* §5.2.3: one more for every CRL signed */
+	long refresh;         /* seconds: see CRL_REFRESH */
+	time_t signed_at;     /* when sign_all last ran */
 	unsigned char **der;  /* per hierarchy */
 	size_t *len;
 };
@@ -35,13 +41,20 @@ static int sign_all(struct crl *c)
 		c->der[i] = der;
 		c->len[i] = len;
 	}
+	c->signed_at = time(NULL);
 	return 0;
 }
 
 struct crl *crl_new(struct ca *ca)
 {
+	return crl_new_refresh(ca, CRL_REFRESH);
+}
+
+struct crl *crl_new_refresh(struct ca *ca, long refresh)
+{
 	struct crl *c = xcalloc(1, sizeof *c);
 	c->ca = ca;
+	c->refresh = refresh;
 	pthread_mutex_init(&c->lock, NULL);
 	c->der = xcalloc((size_t)ca_nroots(ca), sizeof *c->der);
 	c->len = xcalloc((size_t)ca_nroots(ca), sizeof *c->len);
@@ -87,6 +100,8 @@ unsigned char *crl_get(struct crl *c, int i, size_t *len)
 {
 	unsigned char *out = NULL;
 	pthread_mutex_lock(&c->lock);
+	if (time(NULL) - c->signed_at >= c->refresh && sign_all(c) < 0)
+		log_error("crl: signing the CRLs again after %ld s failed; serving the previous ones", c->refresh);
 	if (i >= 0 && i < ca_nroots(c->ca) && c->der[i]) {
 		out = xmalloc(c->len[i]);
 		memcpy(out, c->der[i], c->len[i]);
