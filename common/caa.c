@@ -1,6 +1,7 @@
 /* caa: RFC 8659 property parsing and the issuance decision over one relevant RRset, with the
  * RFC 8657 parameters (accounturi, validationmethods). No I/O. */
 #include "common/caa.h"
+#include "common/text.h"
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -23,31 +24,6 @@ int caa_property_parse(const char *text, struct caa_property *p)
 	memcpy(p->tag, tag, (size_t)(sp - tag));
 	p->value = sp + 1;
 	return 0;
-}
-
-static bool is_wsp(char c)
-{
-	return c == ' ' || c == '\t';
-}
-
-static bool is_alnum(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-
-/* RFC 8659 §4.2: label = (ALPHA / DIGIT) *( *("-") (ALPHA / DIGIT)), also the shape of a tag. */
-static bool valid_labels(const char *s, size_t n, bool dots)
-{
-	if (n == 0)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		bool edge = i == 0 || i == n - 1 || (dots && (s[i - 1] == '.' || s[i + 1] == '.'));
-		if (s[i] == '.' && dots && !edge)
-			continue;
-		if (!is_alnum(s[i]) && !(s[i] == '-' && !edge))
-			return false;
-	}
-	return true;
 }
 
 /* One issue/issuewild value as RFC 8659 §4.2 parses it. */
@@ -73,40 +49,40 @@ static int parse_issue_value(const char *v, struct issue_value *iv)
 {
 	memset(iv, 0, sizeof *iv);
 	const char *p = v;
-	while (is_wsp(*p))
+	while (text_is_wsp((unsigned char)*p))
 		p++;
 	const char *name = p;
-	while (is_alnum(*p) || *p == '-' || *p == '.')
+	while (text_is_alnum((unsigned char)*p) || *p == '-' || *p == '.')
 		p++;
 	size_t nlen = (size_t)(p - name);
 	if (nlen && name[nlen - 1] == '.')
 		nlen--; /* compared without a trailing dot (spec section 5) */
-	if (nlen >= sizeof iv->issuer || (nlen && !valid_labels(name, nlen, true)))
+	if (nlen >= sizeof iv->issuer || (nlen && !text_is_domain(name, nlen)))
 		return malformed(iv, "\"%.*s\" is not a domain name", (int)(p - name), name);
 	for (size_t i = 0; i < nlen; i++)
 		iv->issuer[i] = (char)((name[i] >= 'A' && name[i] <= 'Z') ? name[i] + 32 : name[i]);
-	while (is_wsp(*p))
+	while (text_is_wsp((unsigned char)*p))
 		p++;
 	if (*p == '\0')
 		return 0;
 	if (*p != ';')
 		return malformed(iv, "unexpected character 0x%02x after the issuer name", (unsigned char)*p);
 	p++;
-	while (is_wsp(*p))
+	while (text_is_wsp((unsigned char)*p))
 		p++;
 	while (*p) {
 		const char *tag = p;
-		while (is_alnum(*p) || *p == '-')
+		while (text_is_alnum((unsigned char)*p) || *p == '-')
 			p++;
 		size_t tlen = (size_t)(p - tag);
-		if (!valid_labels(tag, tlen, false))
+		if (!text_is_label((const unsigned char *)tag, tlen))
 			return malformed(iv, "a parameter tag is empty or not letters, digits and '-'");
-		while (is_wsp(*p))
+		while (text_is_wsp((unsigned char)*p))
 			p++;
 		if (*p != '=')
 			return malformed(iv, "parameter \"%.*s\" has no \"=\"", (int)tlen, tag);
 		p++;
-		while (is_wsp(*p))
+		while (text_is_wsp((unsigned char)*p))
 			p++;
 		const char *val = p;
 		while ((unsigned char)*p >= 0x21 && (unsigned char)*p <= 0x7e && *p != ';')
@@ -124,7 +100,7 @@ static int parse_issue_value(const char *v, struct issue_value *iv)
 			iv->methods = val;
 			iv->methods_len = vlen;
 		}
-		while (is_wsp(*p))
+		while (text_is_wsp((unsigned char)*p))
 			p++;
 		if (*p == '\0')
 			break;
@@ -132,7 +108,7 @@ static int parse_issue_value(const char *v, struct issue_value *iv)
 			return malformed(iv, "character 0x%02x not allowed in the value of %.*s", (unsigned char)*p,
 			                 (int)tlen, tag);
 		p++;
-		while (is_wsp(*p))
+		while (text_is_wsp((unsigned char)*p))
 			p++;
 		if (*p == '\0')
 			return malformed(iv, "trailing \";\" with no parameter after it");

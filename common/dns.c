@@ -17,14 +17,6 @@
 #define DNS_MAX_CNAME_HOPS 8     /* re-queries for CNAME targets an authoritative upstream left out */
 #define DNS_MAX_CHAIN 16         /* CNAMEs followed inside one answer section */
 #define DNS_UDP_PAYLOAD 1232     /* DNS flag day 2020: larger answers come back truncated, then TCP */
-#define RESOLV_CONF "/etc/resolv.conf"
-
-struct dns_upstream {
-	int family;
-	unsigned char addr[16];
-	uint16_t port;
-	char text[64]; /* "127.0.0.1:5353" or "[::1]:53" */
-};
 
 /* Called for every RR of the asked type at the final owner: rdata is the wire-format RDATA. */
 typedef int (*dns_rr_fn)(struct dns_answer *ans, uint16_t type, const uint8_t *rd, size_t rdlen,
@@ -63,141 +55,6 @@ static const char *type_name(uint16_t type)
 	return "?";
 }
 
-/* Parses "HOST:PORT", "HOST", "[V6]:PORT", "[V6]" or a bare IPv6 address. HOST must be an
- * address literal: resolving a resolver's name would itself need DNS. */
-static int upstream_parse(const char *s, struct dns_upstream *u, char *err, size_t errlen)
-{
-	char host[INET6_ADDRSTRLEN + 2];
-	const char *port = NULL;
-	const char *colon = strchr(s, ':');
-	size_t hlen;
-
-	memset(u, 0, sizeof *u);
-	if (s[0] == '[') {
-		const char *end = strchr(s, ']');
-		if (!end || (end[1] != '\0' && end[1] != ':')) {
-			util_snprintf_utf8(err, errlen, "resolver \"%s\": expected [IPv6]:PORT", s);
-			return -1;
-		}
-		hlen = (size_t)(end - s - 1);
-		if (hlen >= sizeof host)
-			goto bad_host;
-		memcpy(host, s + 1, hlen);
-		host[hlen] = '\0';
-		if (end[1] == ':')
-			port = end + 2;
-	} else if (colon && strchr(colon + 1, ':')) {
-		hlen = strlen(s); /* bare IPv6, port 53 */
-		if (hlen >= sizeof host)
-			goto bad_host;
-		memcpy(host, s, hlen + 1);
-	} else {
-		hlen = colon ? (size_t)(colon - s) : strlen(s);
-		if (hlen >= sizeof host)
-			goto bad_host;
-		memcpy(host, s, hlen);
-		host[hlen] = '\0';
-		if (colon)
-			port = colon + 1;
-	}
-	if (inet_pton(AF_INET, host, u->addr) == 1)
-		u->family = AF_INET;
-	else if (inet_pton(AF_INET6, host, u->addr) == 1)
-		u->family = AF_INET6;
-	else
-		goto bad_host;
-	u->port = 53;
-	if (port) {
-		char *end;
-		errno = 0;
-		unsigned long p = strtoul(port, &end, 10);
-		if (*port < '0' || *port > '9' || *end != '\0' || errno || p == 0 || p > 65535) {
-			util_snprintf_utf8(err, errlen, "resolver \"%s\": the port must be 1 to 65535", s);
-			return -1;
-		}
-		u->port = (uint16_t)p;
-	}
-	if (u->family == AF_INET)
-		snprintf(u->text, sizeof u->text, "%s:%u", host, u->port);
-	else
-		snprintf(u->text, sizeof u->text, "[%s]:%u", host, u->port);
-	return 0;
-bad_host:
-	util_snprintf_utf8(err, errlen, "resolver \"%s\": not an IP address (HOST:PORT, HOST or [IPv6]:PORT)", s);
-	return -1;
-}
-
-/* The nameserver lines of /etc/resolv.conf (port 53); other lines are ignored. */
-static int resolv_conf_read(struct dns *d, char *err, size_t errlen)
-{
-	FILE *f = fopen(RESOLV_CONF, "r");
-	char line[512];
-	int rc = -1;
-
-	if (!f) {
-		util_snprintf_utf8(err, errlen, "cannot read %s: %s (give a resolver)", RESOLV_CONF, strerror(errno));
-		return -1;
-	}
-	while (fgets(line, sizeof line, f)) {
-		char *save = NULL, *kw = strtok_r(line, " \t\r\n", &save);
-		char *addr = kw ? strtok_r(NULL, " \t\r\n", &save) : NULL;
-		struct dns_upstream u;
-		char ignored[128];
-		if (!kw || !addr || strcmp(kw, "nameserver") != 0 || strchr(addr, '%'))
-			continue;
-		if (strchr(addr, ':') && addr[0] != '[') { /* bare IPv6: keep every colon in the host */
-			char v6[INET6_ADDRSTRLEN + 3];
-			snprintf(v6, sizeof v6, "[%s]", addr);
-			if (upstream_parse(v6, &u, ignored, sizeof ignored) < 0)
-				continue;
-		} else if (upstream_parse(addr, &u, ignored, sizeof ignored) < 0) {
-			continue;
-		}
-		d->ups = xrealloc(d->ups, (d->nups + 1) * sizeof *d->ups);
-		d->ups[d->nups++] = u;
-	}
-	if (d->nups == 0)
-		util_snprintf_utf8(err, errlen, "no usable nameserver line in %s (give a resolver)", RESOLV_CONF);
-	else
-		rc = 0;
-	fclose(f);
-	return rc;
-}
-
-static int set_upstreams(struct dns *d, char *err, size_t errlen)
-{
-	getdns_list *list = getdns_list_create();
-	int rc = -1;
-
-	if (!list)
-		goto out;
-	for (size_t i = 0; i < d->nups; i++) {
-		getdns_dict *a = getdns_dict_create();
-		getdns_bindata data = {d->ups[i].family == AF_INET ? 4 : 16, d->ups[i].addr};
-		getdns_bindata type = {4, (uint8_t *)(d->ups[i].family == AF_INET ? "IPv4" : "IPv6")};
-		getdns_return_t r;
-		if (!a)
-			goto out;
-		r = getdns_dict_set_bindata(a, "address_type", &type);
-		if (!r)
-			r = getdns_dict_set_bindata(a, "address_data", &data);
-		if (!r)
-			r = getdns_dict_set_int(a, "port", d->ups[i].port);
-		if (!r)
-			r = getdns_list_set_dict(list, i, a); /* copies */
-		getdns_dict_destroy(a);
-		if (r)
-			goto out;
-	}
-	if (getdns_context_set_upstream_recursive_servers(d->ctx, list) == GETDNS_RETURN_GOOD)
-		rc = 0;
-out:
-	if (rc < 0)
-		util_snprintf_utf8(err, errlen, "getdns refused the resolver list");
-	getdns_list_destroy(list);
-	return rc;
-}
-
 struct dns *dns_new(const struct dns_options *opt, char *err, size_t errlen)
 {
 	static const getdns_transport_list_t transports[] = {GETDNS_TRANSPORT_UDP, GETDNS_TRANSPORT_TCP};
@@ -209,11 +66,11 @@ struct dns *dns_new(const struct dns_options *opt, char *err, size_t errlen)
 	d->timeout_ms = opt->timeout_ms ? opt->timeout_ms : DNS_DEFAULT_TIMEOUT_MS;
 	for (size_t i = 0; opt->resolvers && i < opt->nresolvers; i++) {
 		d->ups = xrealloc(d->ups, (d->nups + 1) * sizeof *d->ups);
-		if (upstream_parse(opt->resolvers[i], &d->ups[d->nups], err, errlen) < 0)
+		if (dns_upstream_parse(opt->resolvers[i], &d->ups[d->nups], err, errlen) < 0)
 			goto fail;
 		d->nups++;
 	}
-	if (d->nups == 0 && resolv_conf_read(d, err, errlen) < 0)
+	if (d->nups == 0 && dns_upstream_resolv_conf(d, err, errlen) < 0)
 		goto fail;
 
 	/* set_from_os = 0: no resolv.conf, no hosts file, no search list inside getdns. */
@@ -235,7 +92,7 @@ struct dns *dns_new(const struct dns_options *opt, char *err, size_t errlen)
 		util_snprintf_utf8(err, errlen, "getdns context setup: %s", getdns_get_errorstr_by_id(r));
 		goto fail;
 	}
-	if (set_upstreams(d, err, errlen) < 0 || dns_dnssec_set_trust_anchors(d, opt, err, errlen) < 0)
+	if (dns_upstream_apply(d, err, errlen) < 0 || dns_dnssec_set_trust_anchors(d, opt, err, errlen) < 0)
 		goto fail;
 
 	d->ext = getdns_dict_create();

@@ -1,12 +1,20 @@
-/* dns_internal: struct dns and what common/dns.c and common/dns_dnssec.c share; not for other modules. */
+/* dns_internal: struct dns and what common/dns.c, dns_dnssec.c and dns_upstream.c share; not for
+ * other modules. */
 #ifndef COBBLE_DNS_INTERNAL_H
 #define COBBLE_DNS_INTERNAL_H
 
 #include "common/dns.h"
 
 #include <getdns/getdns.h>
+#include <stdint.h>
 
-struct dns_upstream; /* one resolver address; only dns.c looks inside */
+/* One resolver address. */
+struct dns_upstream {
+	int family;
+	unsigned char addr[16];
+	uint16_t port;
+	char text[64]; /* "127.0.0.1:5353" or "[::1]:53" */
+};
 
 struct dns {
 	getdns_context *ctx;
@@ -22,6 +30,14 @@ struct dns {
 	size_t nanchor_names;
 	struct dns_backend backend; /* lookup set: no getdns at all (dns_new_backend, unit tests) */
 };
+
+/* dns_upstream.c. Parse "HOST:PORT", "HOST", "[V6]:PORT", "[V6]" or a bare IPv6 address into u
+ * (HOST must be an address literal: resolving a resolver's name would itself need DNS); append
+ * the nameserver lines of /etc/resolv.conf to d->ups; give d->ups to d's getdns context. Each
+ * returns 0, or -1 with a sentence in err. */
+int dns_upstream_parse(const char *s, struct dns_upstream *u, char *err, size_t errlen);
+int dns_upstream_resolv_conf(struct dns *d, char *err, size_t errlen);
+int dns_upstream_apply(struct dns *d, char *err, size_t errlen);
 
 /* Load opt's trust anchor file into d's context (an empty list when dnssec is off); -1 with err. */
 int dns_dnssec_set_trust_anchors(struct dns *d, const struct dns_options *opt, char *err,

@@ -2,6 +2,7 @@
  * sections 1-3; draft-ietf-acme-dns-persist -01 and -02). Pure functions over byte strings. */
 #include "common/persist.h"
 #include "common/b64.h"
+#include "common/text.h"
 #include "common/util.h"
 
 #include <idn2.h>
@@ -17,124 +18,6 @@
 #define HASH_NAME "sha-256/"
 #define HASH_B64_LEN 43 /* base64url of 32 octets, unpadded */
 
-/* A growing string for details; the x* allocators abort on exhaustion. */
-struct sbuf {
-	char *p;
-	size_t len, cap;
-};
-
-static void sb_putn(struct sbuf *b, const char *s, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 128;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		b->p = xrealloc(b->p, cap);
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void sb_puts(struct sbuf *b, const char *s)
-{
-	sb_putn(b, s, strlen(s));
-}
-
-static void sb_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(struct sbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char *s = xvasprintf(fmt, ap);
-	va_end(ap);
-	sb_puts(b, s);
-	free(s);
-}
-
-/* Printable ASCII as is; '"' and '\' escaped; every other byte (control bytes, TAB, non-ASCII)
- * as \t or \xHH, so a detail is always plain ASCII (valid UTF-8 for JSON, safe on a terminal). */
-static void sb_esc(struct sbuf *b, const unsigned char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = s[i];
-		if (c == '"' || c == '\\') {
-			char e[2] = {'\\', (char)c};
-			sb_putn(b, e, 2);
-		} else if (c == '\t') {
-			sb_puts(b, "\\t");
-		} else if (c >= 0x20 && c < 0x7f) {
-			sb_putn(b, (const char *)&c, 1);
-		} else {
-			sb_printf(b, "\\x%02x", c);
-		}
-	}
-}
-
-static void sb_escs(struct sbuf *b, const char *s)
-{
-	sb_esc(b, (const unsigned char *)(s ? s : ""), s ? strlen(s) : 0);
-}
-
-static void sb_quote(struct sbuf *b, const unsigned char *s, size_t n)
-{
-	sb_putn(b, "\"", 1);
-	sb_esc(b, s, n);
-	sb_putn(b, "\"", 1);
-}
-
-static bool is_wsp(unsigned char c)
-{
-	return c == ' ' || c == '\t';
-}
-
-static bool is_alnum(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-
-/* Trim WSP (SP / HTAB) on both sides of [*s, *s + *n). */
-static void trim_wsp(const unsigned char **s, size_t *n)
-{
-	while (*n > 0 && is_wsp((*s)[0])) {
-		(*s)++;
-		(*n)--;
-	}
-	while (*n > 0 && is_wsp((*s)[*n - 1]))
-		(*n)--;
-}
-
-/* RFC 8659 §4.2: label = (ALPHA / DIGIT) *( *("-") (ALPHA / DIGIT)); also used for
- * parameter-tag, which has the same shape. */
-static bool is_label(const unsigned char *s, size_t n)
-{
-	if (n == 0 || !is_alnum(s[0]) || !is_alnum(s[n - 1]))
-		return false;
-	for (size_t i = 1; i + 1 < n; i++)
-		if (!is_alnum(s[i]) && s[i] != '-')
-			return false;
-	return true;
-}
-
-/* issuer-domain-name = label *("." label), within DNS limits (63 per label, 253 in all). */
-static bool is_domain(const char *s)
-{
-	size_t n = strlen(s);
-	if (n == 0 || n > 253)
-		return false;
-	const char *p = s;
-	for (;;) {
-		const char *dot = strchr(p, '.');
-		size_t l = dot ? (size_t)(dot - p) : strlen(p);
-		if (l > 63 || !is_label((const unsigned char *)p, l))
-			return false;
-		if (!dot)
-			return true;
-		p = dot + 1;
-	}
-}
-
 char *persist_normalize_issuer(const char *name, size_t len, bool strict)
 {
 	if (!name || len == 0)
@@ -144,7 +27,7 @@ char *persist_normalize_issuer(const char *name, size_t len, bool strict)
 		unsigned char c = (unsigned char)name[i];
 		if (c >= 0x80)
 			ascii = false;
-		else if (!is_alnum(c) && c != '-' && c != '.')
+		else if (!text_is_alnum(c) && c != '-' && c != '.')
 			return NULL; /* NUL, WSP, '_', ... never belong in an issuer-domain-name */
 	}
 	char *in = xstrndup(name, len);
@@ -156,7 +39,7 @@ char *persist_normalize_issuer(const char *name, size_t len, bool strict)
 	} else {
 		/* IDNA 2008 with UTS-46 non-transitional mapping: "faß" stays distinct from "fass"
 		 * as IDNA 2008 requires. Not IDN2_USE_STD3_ASCII_RULES: libidn2 2.3 silently deletes
-		 * the characters STD3 disallows ("a b" -> "ab"); is_domain() below rejects them instead. */
+		 * the characters STD3 disallows ("a b" -> "ab"); text_is_domain() below rejects them instead. */
 		char *a = NULL;
 		if (idn2_lookup_u8((const uint8_t *)in, (uint8_t **)&a, IDN2_NONTRANSITIONAL) == IDN2_OK && a) {
 			out = xstrdup(a);
@@ -168,7 +51,7 @@ char *persist_normalize_issuer(const char *name, size_t len, bool strict)
 		size_t n = strlen(out);
 		if (n > 0 && out[n - 1] == '.') /* spec §2 step 3: one trailing dot */
 			out[n - 1] = '\0';
-		if (!is_domain(out) || (strict && strcmp(out, in) != 0)) {
+		if (!text_is_domain(out, strlen(out)) || (strict && strcmp(out, in) != 0)) {
 			free(out);
 			out = NULL;
 		}
@@ -185,12 +68,12 @@ char *persist_hash_uri(const char *prefix, const char *d, const char *thumbprint
 	if (dlen > 255)
 		return NULL;
 	/* Draft -02: SHA-256(len(d) || d || tp || url), len one octet. */
-	struct sbuf m = {0};
+	struct text_buf m = {0};
 	unsigned char l = (unsigned char)dlen;
-	sb_putn(&m, (const char *)&l, 1);
-	sb_puts(&m, d);
-	sb_puts(&m, thumbprint);
-	sb_puts(&m, url);
+	text_putn(&m, (const char *)&l, 1);
+	text_puts(&m, d);
+	text_puts(&m, thumbprint);
+	text_puts(&m, url);
 	unsigned char md[32];
 	unsigned int mdlen = 0;
 	int ok = EVP_Digest(m.p, m.len, md, &mdlen, EVP_sha256(), NULL);
@@ -206,12 +89,12 @@ char *persist_hash_uri(const char *prefix, const char *d, const char *thumbprint
 char *persist_record_text(const char *issuer, const char *accounturi, bool wildcard,
                           uint64_t persist_until)
 {
-	struct sbuf b = {0};
-	sb_printf(&b, "%s; accounturi=%s", issuer ? issuer : "", accounturi ? accounturi : "");
+	struct text_buf b = {0};
+	text_printf(&b, "%s; accounturi=%s", issuer ? issuer : "", accounturi ? accounturi : "");
 	if (wildcard)
-		sb_puts(&b, "; policy=wildcard");
+		text_puts(&b, "; policy=wildcard");
 	if (persist_until)
-		sb_printf(&b, "; persistUntil=%llu", (unsigned long long)persist_until);
+		text_printf(&b, "; persistUntil=%llu", (unsigned long long)persist_until);
 	return b.p;
 }
 
@@ -254,10 +137,10 @@ struct rec {
 	size_t isslen;
 	char *issuer;             /* normalised, or NULL */
 	bool matching;
-	struct sbuf syntax;       /* syntax failures, ", "-separated; empty when none */
+	struct text_buf syntax;       /* syntax failures, ", "-separated; empty when none */
 	const unsigned char *acct, *policy, *until;
 	size_t acctlen, policylen, untillen;
-	struct sbuf why;          /* first failed check (spec §2 step 5) */
+	struct text_buf why;          /* first failed check (spec §2 step 5) */
 	const char *rule;         /* PERSIST_RULE_* of the first syntax failure or failed check */
 	int key;                  /* -02: the account key whose hash matched (0 current), else -1 */
 	bool passed;
@@ -286,17 +169,17 @@ static void syntax_fail(struct rec *r, const char *rule, const char *fmt, ...)
 	char *s = xvasprintf(fmt, ap);
 	va_end(ap);
 	if (r->syntax.len)
-		sb_puts(&r->syntax, ", ");
-	sb_puts(&r->syntax, s);
+		text_puts(&r->syntax, ", ");
+	text_puts(&r->syntax, s);
 	free(s);
 }
 
 /* An escaped copy for use inside a syntax message (caller frees). */
 static char *esc(const unsigned char *s, size_t n)
 {
-	struct sbuf b = {0};
-	sb_putn(&b, "", 0);
-	sb_esc(&b, s, n);
+	struct text_buf b = {0};
+	text_putn(&b, "", 0);
+	text_esc(&b, s, n);
 	return b.p;
 }
 
@@ -338,7 +221,7 @@ static uint64_t parse_until(const unsigned char *s, size_t n)
 static const char *hash_part_error(const unsigned char *s, size_t n, unsigned char *bad)
 {
 	for (size_t i = 0; i < n; i++) {
-		if (!is_alnum(s[i]) && s[i] != '-' && s[i] != '_') {
+		if (!text_is_alnum(s[i]) && s[i] != '-' && s[i] != '_') {
 			*bad = s[i];
 			return "holds a character outside the base64url alphabet";
 		}
@@ -352,7 +235,7 @@ static void parse_params(struct ctx *c, struct rec *r, const unsigned char *p, s
 	/* issue-value: [";" *WSP [parameters *WSP]]: nothing after the ';' is no parameters. */
 	const unsigned char *all = p;
 	size_t alln = n;
-	trim_wsp(&all, &alln);
+	text_trim_wsp(&all, &alln);
 	bool any = alln > 0;
 	struct persist_str *seen = NULL; /* unknown tags so far (strict only) */
 	size_t nseen = 0;
@@ -362,7 +245,7 @@ static void parse_params(struct ctx *c, struct rec *r, const unsigned char *p, s
 		const unsigned char *semi = memchr(seg, ';', n - off);
 		size_t sl = semi ? (size_t)(semi - seg) : n - off;
 		off += sl + 1;
-		trim_wsp(&seg, &sl);
+		text_trim_wsp(&seg, &sl);
 		if (sl == 0) {
 			syntax_fail(r, PERSIST_RULE_SYNTAX, "empty parameter (\";;\" or a trailing \";\")");
 		} else {
@@ -374,8 +257,8 @@ static void parse_params(struct ctx *c, struct rec *r, const unsigned char *p, s
 			} else {
 				const unsigned char *tag = seg, *val = eq + 1;
 				size_t tl = (size_t)(eq - seg), vl = sl - tl - 1;
-				trim_wsp(&tag, &tl);
-				trim_wsp(&val, &vl);
+				text_trim_wsp(&tag, &tl);
+				text_trim_wsp(&val, &vl);
 				char *te = esc(tag, tl);
 				const char *known = tag_is(tag, tl, "accounturi") ? "accounturi"
 				                    : tag_is(tag, tl, "policy")   ? "policy"
@@ -407,7 +290,7 @@ static void parse_params(struct ctx *c, struct rec *r, const unsigned char *p, s
 				} else if (tl > 0 && (c->in->strict || c->in->draft == PERSIST_DRAFT_02)) {
 					/* Spec §5: strict checks unknown tags' spelling and duplicates; spec §2 step
 					 * 4: under draft 02 a duplicate of any tag is a syntax failure (-02 §9.3.1). */
-					if (c->in->strict && !is_label(tag, tl))
+					if (c->in->strict && !text_is_label(tag, tl))
 						syntax_fail(r, PERSIST_RULE_STRICT, "parameter tag \"%s\" is not letters and digits with inner hyphens",
 						            te);
 					bool dup = false;
@@ -527,9 +410,9 @@ static void check_record(struct ctx *c, struct rec *r)
 	const struct persist_input *in = c->in;
 	bool ok = false;
 	if (in->account_deactivated) {
-		sb_puts(&r->why, "the account ");
-		sb_escs(&r->why, in->account_url);
-		sb_puts(&r->why, " is deactivated and never matches");
+		text_puts(&r->why, "the account ");
+		text_escs(&r->why, in->account_url);
+		text_puts(&r->why, " is deactivated and never matches");
 		r->rule = PERSIST_RULE_STATUS;
 		return;
 	}
@@ -538,12 +421,12 @@ static void check_record(struct ctx *c, struct rec *r)
 		const char *u = in->account_url ? in->account_url : "";
 		ok = r->acctlen == strlen(u) && memcmp(r->acct, u, r->acctlen) == 0;
 		if (!ok) {
-			sb_puts(&r->why, "accounturi mismatch: record has ");
-			sb_esc(&r->why, r->acct, r->acctlen);
-			sb_puts(&r->why, ", expected ");
-			sb_escs(&r->why, u);
+			text_puts(&r->why, "accounturi mismatch: record has ");
+			text_esc(&r->why, r->acct, r->acctlen);
+			text_puts(&r->why, ", expected ");
+			text_escs(&r->why, u);
 			if (same_path_other_origin((const char *)r->acct, r->acctlen, u))
-				sb_puts(&r->why, " (the same account path under another scheme, host or port: an "
+				text_puts(&r->why, " (the same account path under another scheme, host or port: an "
 				                 "account URL includes the host name the client used to reach the CA, "
 				                 "so publish the URL exactly as the challenge's accounturi shows it)");
 		}
@@ -556,24 +439,24 @@ static void check_record(struct ctx *c, struct rec *r)
 				r->key = (int)(i / 2);
 		}
 		if (!ok) {
-			sb_puts(&r->why, "accounturi mismatch: record has ");
-			sb_esc(&r->why, r->acct, r->acctlen);
+			text_puts(&r->why, "accounturi mismatch: record has ");
+			text_esc(&r->why, r->acct, r->acctlen);
 			if (c->nhashes >= 2 && c->hashes[0] && c->hashes[1]) {
-				sb_puts(&r->why, ", expected ");
-				sb_escs(&r->why, c->hashes[0]);
-				sb_puts(&r->why, " (d=");
-				sb_escs(&r->why, c->d);
-				sb_puts(&r->why, ") or ");
-				sb_escs(&r->why, c->hashes[1]);
-				sb_puts(&r->why, " (d=*) for account ");
-				sb_escs(&r->why, in->account_url);
-				sb_puts(&r->why, " and its current key thumbprint ");
-				sb_escs(&r->why, in->thumbprints[0]);
+				text_puts(&r->why, ", expected ");
+				text_escs(&r->why, c->hashes[0]);
+				text_puts(&r->why, " (d=");
+				text_escs(&r->why, c->d);
+				text_puts(&r->why, ") or ");
+				text_escs(&r->why, c->hashes[1]);
+				text_puts(&r->why, " (d=*) for account ");
+				text_escs(&r->why, in->account_url);
+				text_puts(&r->why, " and its current key thumbprint ");
+				text_escs(&r->why, in->thumbprints[0]);
 				if (in->nthumbprints > 1)
-					sb_printf(&r->why, ", or the same for one of its %zu earlier keys",
+					text_printf(&r->why, ", or the same for one of its %zu earlier keys",
 					          in->nthumbprints - 1);
 			} else {
-				sb_puts(&r->why, ", but the account has no key thumbprint to hash");
+				text_puts(&r->why, ", but the account has no key thumbprint to hash");
 			}
 		}
 	}
@@ -585,18 +468,18 @@ static void check_record(struct ctx *c, struct rec *r)
 		bool pw = r->policy && tag_is(r->policy, r->policylen, "wildcard");
 		if (!pw) {
 			if (c->wildcard) {
-				sb_puts(&r->why, "policy=wildcard required for *.");
-				sb_escs(&r->why, c->fqdn);
+				text_puts(&r->why, "policy=wildcard required for *.");
+				text_escs(&r->why, c->fqdn);
 			} else {
-				sb_puts(&r->why, "policy=wildcard required for a record at an ancestor (");
-				sb_escs(&r->why, c->name);
-				sb_puts(&r->why, ") to authorize ");
-				sb_escs(&r->why, c->fqdn);
+				text_puts(&r->why, "policy=wildcard required for a record at an ancestor (");
+				text_escs(&r->why, c->name);
+				text_puts(&r->why, ") to authorize ");
+				text_escs(&r->why, c->fqdn);
 			}
 			if (r->policy) {
-				sb_puts(&r->why, " (record has policy=");
-				sb_esc(&r->why, r->policy, r->policylen);
-				sb_puts(&r->why, ")");
+				text_puts(&r->why, " (record has policy=");
+				text_esc(&r->why, r->policy, r->policylen);
+				text_puts(&r->why, ")");
 			}
 			r->rule = c->wildcard ? PERSIST_RULE_WILDCARD : PERSIST_RULE_ANCESTOR;
 			return;
@@ -607,7 +490,7 @@ static void check_record(struct ctx *c, struct rec *r)
 		char a[40], b[40];
 		fmt_time((int64_t)r->until_v, a, sizeof a);
 		fmt_time(in->time, b, sizeof b);
-		sb_printf(&r->why, "persistUntil %llu (%s) is before validation time %lld (%s)",
+		text_printf(&r->why, "persistUntil %llu (%s) is before validation time %lld (%s)",
 		          (unsigned long long)r->until_v, a, (long long)in->time, b);
 		r->rule = PERSIST_RULE_UNTIL;
 		return;
@@ -665,54 +548,54 @@ static bool lasts_longer(const struct rec *a, const struct rec *b)
 	return !a->until && b->until;
 }
 
-static void describe_unmatched(struct ctx *c, struct rec *recs, size_t nrrs, struct sbuf *d)
+static void describe_unmatched(struct ctx *c, struct rec *recs, size_t nrrs, struct text_buf *d)
 {
-	sb_puts(d, "no TXT record at ");
-	sb_escs(d, c->name);
-	sb_puts(d, " names this CA's issuer: found issuer names ");
+	text_puts(d, "no TXT record at ");
+	text_escs(d, c->name);
+	text_puts(d, " names this CA's issuer: found issuer names ");
 	for (size_t i = 0; i < nrrs; i++) {
 		struct rec *r = &recs[i];
 		if (i)
-			sb_puts(d, ", ");
+			text_puts(d, ", ");
 		if (r->isslen == 0) {
-			sb_puts(d, "(empty)");
+			text_puts(d, "(empty)");
 		} else {
-			sb_quote(d, r->iss, r->isslen);
+			text_quote(d, r->iss, r->isslen);
 			if (!r->issuer)
-				sb_puts(d, " (not a valid domain name)");
+				text_puts(d, " (not a valid domain name)");
 			else if (r->isslen != strlen(r->issuer) || memcmp(r->iss, r->issuer, r->isslen) != 0)
-				sb_printf(d, " (%s)", r->issuer);
+				text_printf(d, " (%s)", r->issuer);
 		}
 	}
-	sb_puts(d, "; this CA accepts ");
+	text_puts(d, "; this CA accepts ");
 	for (size_t i = 0; i < c->in->nissuers; i++) {
 		if (i)
-			sb_puts(d, ", ");
-		sb_escs(d, c->in->issuers[i]);
+			text_puts(d, ", ");
+		text_escs(d, c->in->issuers[i]);
 	}
 	if (c->in->nissuers == 0)
-		sb_puts(d, "(no issuer names configured)");
+		text_puts(d, "(no issuer names configured)");
 }
 
 /* Each matching record but skip: quoted, with its verdict (spec §2 step 6). */
-static void describe_matching(struct sbuf *d, const struct rec *recs, size_t nrrs, const struct rec *skip)
+static void describe_matching(struct text_buf *d, const struct rec *recs, size_t nrrs, const struct rec *skip)
 {
 	bool first = true;
 	for (size_t i = 0; i < nrrs; i++) {
 		const struct rec *r = &recs[i];
 		if (!r->matching || r == skip)
 			continue;
-		sb_printf(d, "%s record %zu ", first ? "" : ";", i + 1);
+		text_printf(d, "%s record %zu ", first ? "" : ";", i + 1);
 		first = false;
-		sb_quote(d, r->text, r->len);
+		text_quote(d, r->text, r->len);
 		if (r->syntax.len) {
-			sb_puts(d, " is malformed: ");
-			sb_puts(d, r->syntax.p);
+			text_puts(d, " is malformed: ");
+			text_puts(d, r->syntax.p);
 		} else if (r->passed) {
-			sb_puts(d, " also matches");
+			text_puts(d, " also matches");
 		} else {
-			sb_puts(d, " does not match: ");
-			sb_puts(d, r->why.p ? r->why.p : "");
+			text_puts(d, " does not match: ");
+			text_puts(d, r->why.p ? r->why.p : "");
 		}
 	}
 }
@@ -727,31 +610,31 @@ int persist_check(const struct persist_rr *rrs, size_t nrrs, const struct persis
 	out->rule = PERSIST_RULE_LOOKUP;
 	struct ctx c;
 	ctx_init(&c, in);
-	struct sbuf d = {0};
+	struct text_buf d = {0};
 	struct rec *recs = nrrs ? xcalloc(nrrs, sizeof *recs) : NULL;
 	bool any_syntax = false;
 	struct rec *best = NULL;
 
 	if (nrrs == 0) {
 		out->type = "unauthorized";
-		sb_puts(&d, "no TXT record at ");
-		sb_escs(&d, c.name);
+		text_puts(&d, "no TXT record at ");
+		text_escs(&d, c.name);
 		goto out;
 	}
 	for (size_t i = 0; i < nrrs; i++) {
 		struct rec *r = &recs[i];
 		r->key = -1;
-		struct sbuf j = {0};
-		sb_putn(&j, "", 0);
+		struct text_buf j = {0};
+		text_putn(&j, "", 0);
 		for (size_t s = 0; s < rrs[i].nstrs; s++)
 			if (rrs[i].strs[s].len)
-				sb_putn(&j, (const char *)rrs[i].strs[s].data, rrs[i].strs[s].len);
+				text_putn(&j, (const char *)rrs[i].strs[s].data, rrs[i].strs[s].len);
 		r->text = (unsigned char *)j.p;
 		r->len = j.len;
 		const unsigned char *semi = memchr(r->text, ';', r->len);
 		r->iss = r->text;
 		r->isslen = semi ? (size_t)(semi - r->text) : r->len;
-		trim_wsp(&r->iss, &r->isslen);
+		text_trim_wsp(&r->iss, &r->isslen);
 		r->issuer = persist_normalize_issuer((const char *)r->iss, r->isslen, in->strict);
 		for (size_t k = 0; r->issuer && k < in->nissuers && !r->matching; k++)
 			r->matching = in->issuers[k] && strcmp(r->issuer, in->issuers[k]) == 0;
@@ -783,22 +666,22 @@ int persist_check(const struct persist_rr *rrs, size_t nrrs, const struct persis
 		out->persist_until = best->until ? best->until_v : 0;
 		out->rule = PERSIST_RULE_VALID;
 		out->matched_key = best->key;
-		sb_printf(&d, "TXT record %d at ", out->matched_rr + 1);
-		sb_escs(&d, c.name);
-		sb_puts(&d, " ");
-		sb_quote(&d, best->text, best->len);
-		sb_puts(&d, " authorizes account ");
-		sb_escs(&d, in->account_url);
-		sb_puts(&d, " for ");
-		sb_escs(&d, in->identifier);
+		text_printf(&d, "TXT record %d at ", out->matched_rr + 1);
+		text_escs(&d, c.name);
+		text_puts(&d, " ");
+		text_quote(&d, best->text, best->len);
+		text_puts(&d, " authorizes account ");
+		text_escs(&d, in->account_url);
+		text_puts(&d, " for ");
+		text_escs(&d, in->identifier);
 		/* Spec §3 "02": the current key is tried first, then earlier keys newest first. */
 		if (best->key == 0)
-			sb_puts(&d, " (hashed with the account's current key)");
+			text_puts(&d, " (hashed with the account's current key)");
 		else if (best->key > 0)
-			sb_printf(&d, " (hashed with the account's earlier key %d, counting back from the current one)",
+			text_printf(&d, " (hashed with the account's earlier key %d, counting back from the current one)",
 			          best->key);
 		if (out->nmatching > 1) {
-			sb_puts(&d, "; other records for this CA:");
+			text_puts(&d, "; other records for this CA:");
 			describe_matching(&d, recs, nrrs, best);
 		}
 		goto out;
@@ -812,13 +695,13 @@ int persist_check(const struct persist_rr *rrs, size_t nrrs, const struct persis
 			break;
 		}
 	}
-	sb_puts(&d, "no TXT record at ");
-	sb_escs(&d, c.name);
-	sb_printf(&d, " authorizes account ");
-	sb_escs(&d, in->account_url);
-	sb_puts(&d, " for ");
-	sb_escs(&d, in->identifier);
-	sb_printf(&d, " (%zu of %zu TXT record%s name%s this CA's issuer):", out->nmatching, nrrs,
+	text_puts(&d, "no TXT record at ");
+	text_escs(&d, c.name);
+	text_printf(&d, " authorizes account ");
+	text_escs(&d, in->account_url);
+	text_puts(&d, " for ");
+	text_escs(&d, in->identifier);
+	text_printf(&d, " (%zu of %zu TXT record%s name%s this CA's issuer):", out->nmatching, nrrs,
 	          nrrs == 1 ? "" : "s", out->nmatching == 1 ? "s" : "");
 	describe_matching(&d, recs, nrrs, NULL);
 	/* The others too, briefly: a record split across RRs shows up here as its second half. */
@@ -826,9 +709,9 @@ int persist_check(const struct persist_rr *rrs, size_t nrrs, const struct persis
 	for (size_t i = 0; i < nrrs; i++) {
 		if (recs[i].matching)
 			continue;
-		sb_printf(&d, "%s record %zu ", first ? "; ignored for another issuer name:" : ",", i + 1);
+		text_printf(&d, "%s record %zu ", first ? "; ignored for another issuer name:" : ",", i + 1);
 		first = false;
-		sb_quote(&d, recs[i].text, recs[i].len);
+		text_quote(&d, recs[i].text, recs[i].len);
 	}
 out:
 	for (size_t i = 0; i < nrrs; i++) {

@@ -1,6 +1,7 @@
 /* cmd_report: `cobble report URL|FILE [-ca-bundle FILE]`: the conformance report of a running cobble
  * (its management listener's URL) or of a saved JSON file, as a table; exit 1 when a client broke a
  * MUST, so a client's CI can fail on it. */
+#include "common/text.h"
 #include "common/util.h"
 #include "server/cmd.h"
 
@@ -10,21 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct buf {
-	char *data;
-	size_t len;
-};
-
 static size_t collect(char *ptr, size_t size, size_t n, void *ctx)
 {
-	struct buf *b = ctx;
+	struct text_buf *b = ctx;
 	size_t add = size * n;
 	if (b->len + add > 16u * 1024 * 1024)
 		return 0; /* a report is never this big: stop */
-	b->data = xrealloc(b->data, b->len + add + 1);
-	memcpy(b->data + b->len, ptr, add);
-	b->len += add;
-	b->data[b->len] = '\0';
+	text_putn(b, ptr, add);
 	return add;
 }
 
@@ -32,7 +25,7 @@ static size_t collect(char *ptr, size_t size, size_t n, void *ctx)
 static json_t *fetch(const char *url, const char *bundle)
 {
 	json_t *out = NULL;
-	struct buf b = {0};
+	struct text_buf b = {0};
 	const char *path = strchr(strstr(url, "://") + 3, '/');
 	char *full = !path || strcmp(path, "/") == 0
 	                 ? xasprintf("%.*s/conformance", (int)(path ? (size_t)(path - url) : strlen(url)), url)
@@ -60,16 +53,16 @@ static json_t *fetch(const char *url, const char *bundle)
 		goto out;
 	}
 	json_error_t err;
-	out = b.data ? json_loads(b.data, 0, &err) : NULL;
+	out = b.p ? json_loads(b.p, 0, &err) : NULL;
 	if (status != 200 || !out) {
-		fprintf(stderr, "cobble report: %s answered %ld: %.300s\n", full, status, b.data ? b.data : "");
+		fprintf(stderr, "cobble report: %s answered %ld: %.300s\n", full, status, b.p ? b.p : "");
 		json_decref(out);
 		out = NULL;
 	}
 out:
 	curl_easy_cleanup(c);
 	curl_global_cleanup();
-	free(b.data);
+	free(b.p);
 	free(full);
 	return out;
 }

@@ -20,7 +20,7 @@ INTERNAL = re.compile(r"^(?P<mod>(common|server)/[a-z0-9]+)_internal$")
 # missing here is still checked for circles (and named in a comment line, so it gets a layer).
 LAYERS = {
     0: ["common/util", "common/log"],
-    1: ["common/b64", "common/map", "common/workq"],
+    1: ["common/b64", "common/map", "common/workq", "common/text"],
     2: ["common/dns", "common/persist", "common/persist_vector", "common/caa"],
     3: ["server/problem", "server/ari", "server/events", "server/nonce", "server/ca", "server/crl",
         "server/http_guard"],
