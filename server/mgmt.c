@@ -8,6 +8,7 @@
 #include "server/faillimit.h"
 #include "server/faults.h"
 #include "server/mgmt.h"
+#include "server/va.h"
 #include "server/wfe.h"
 
 #include <openssl/pem.h>
@@ -393,9 +394,17 @@ static void index_page(struct req *r)
 		           "windows and dns-persist-01 persistUntil are judged at %s; certificates keep the real "
 		           "time</li>\n", util_clock_offset(), now);
 	}
-	fprintf(f, "<li>%zu account%s, %zu order%s, %zu authorization%s, %zu certificate%s</li>\n</ul>\n",
+	fprintf(f, "<li>%zu account%s, %zu order%s, %zu authorization%s, %zu certificate%s</li>\n",
 	        accounts, accounts == 1 ? "" : "s", orders, orders == 1 ? "" : "s", authzs,
 	        authzs == 1 ? "" : "s", certs, certs == 1 ? "" : "s");
+	size_t workers = 0, pending = 0, abandoned = 0, stuck = 0;
+	if (r->srv->va)
+		va_stats(r->srv->va, &workers, &pending, &abandoned, &stuck);
+	fprintf(f, "<li id=\"va\">Validation workers: %zu, %zu job%s queued or running; <span id=\"va-abandoned\">%zu"
+	           "</span> abandoned by the watchdog (a validation still running %.0f s past its %.0f s deadline "
+	           "is failed and its worker replaced), %zu of them still stuck</li>\n</ul>\n",
+	        workers, pending, pending == 1 ? "" : "s", abandoned, VA_WATCHDOG_GRACE_SECONDS, VA_DEADLINE_SECONDS,
+	        stuck);
 	fputs("<h2>Roots and intermediates</h2>\n<ul>\n", f);
 	for (int i = 0; i < ca_nroots(r->srv->ca); i++)
 		fprintf(f, "<li>hierarchy %d: <a href=\"/roots/%d\">root</a>, <a href=\"/intermediates/%d\">"

@@ -16,7 +16,21 @@ struct dns_options;
 /* The validators' DNS settings from the configuration (borrowing from c): what every worker's
  * resolver and `cobble check-record --config` use. */
 void va_dns_options(const struct config *c, struct dns_options *o);
+/* The VA with its defaults: VA_DEADLINE_SECONDS per validation, the watchdog's grace
+ * VA_WATCHDOG_GRACE_SECONDS, each worker's DNS from the configuration. NULL with err filled. */
 struct va *va_new(struct server *srv, char *err, size_t errlen);
+/* What va_new_with may set otherwise (a unit test: a short deadline, a DNS it controls). */
+struct va_params {
+	double deadline;                   /* seconds for one validation, whole */
+	double grace;                      /* the watchdog takes a job over this long past its deadline */
+	struct dns *(*dns_new)(void *ctx); /* each worker's DNS (the worker frees it with dns_free); NULL:
+	                                      getdns as the configuration says */
+	void *dns_ctx;
+};
+struct va *va_new_with(struct server *srv, const struct va_params *p, char *err, size_t errlen);
+/* For the status page: workers in the pool, jobs queued or running, workers the watchdog has
+ * abandoned since the start and how many of those are still stuck. Any pointer may be NULL. */
+void va_stats(struct va *va, size_t *workers, size_t *pending, size_t *abandoned, size_t *stuck);
 /* At shutdown a stuck validation must not hold cobble: queued jobs are dropped (a JIT check's
  * suspended request is resumed), running ones get this long to end. */
 #define VA_STOP_SECONDS 0.5

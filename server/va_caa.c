@@ -56,6 +56,7 @@ void va_caa(struct va_worker *w, const struct va_job *job, struct va_result *res
 		res->ok = false;
 		goto out;
 	}
+	va_step(w, VA_STEP_CAA);
 	if (va_caa_lookup(w->dns, job->ident.value, &ans, &owner, &res->error) < 0) {
 		res->ok = false;
 		goto out;

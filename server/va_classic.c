@@ -98,6 +98,7 @@ int va_resolve(struct va_worker *w, const char *host, struct dns_answer *ans, st
 	}
 	if (!w->dns)
 		return problem_set(p, PROB_SERVER_INTERNAL, 500, "the validator has no DNS resolver; see the server log");
+	va_step(w, VA_STEP_DNS);
 	if (dns_addrs(w->dns, host, ans) < 0) {
 		problem_set(p, PROB_SERVER_INTERNAL, 500, "DNS lookup of %s failed inside cobble: %s", host, ans->detail);
 		dns_answer_clear(ans);

@@ -62,6 +62,7 @@ enum dns_rcode_class va_dns01_check(struct va_worker *w, const struct va_job *jo
 		problem_set(&res->error, PROB_SERVER_INTERNAL, 500, "the validator has no DNS resolver; see the server log");
 		goto out;
 	}
+	va_step(w, VA_STEP_DNS);
 	if (dns_txt(w->dns, name, &ans) < 0) {
 		problem_set(&res->error, PROB_SERVER_INTERNAL, 500, "DNS lookup of TXT %s failed inside cobble: %s", name,
 		            ans.detail);

@@ -74,6 +74,7 @@ static void check_plain_name(struct va_worker *w, const struct va_job *job, cons
 {
 	struct dns_answer ans = {0};
 	char *plain = xasprintf("_acme-challenge.%s", job->ident.value);
+	va_step(w, VA_STEP_DNS);
 	if (dns_txt(w->dns, plain, &ans) < 0)
 		goto out;
 	json_array_append_new(records, json_pack("{s:s, s:s, s:s, s:[s], s:s, s:s}", "hostname", job->ident.value,

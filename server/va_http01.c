@@ -257,6 +257,7 @@ void va_http01(struct va_worker *w, const struct va_job *job, struct va_result *
 		}
 		char first_err[CURL_ERROR_SIZE + 64] = "";
 		for (used = 0;; used++) {
+			va_step(w, VA_STEP_HTTP);
 			fetch_once(&t, url, addrs[used], va_remaining(deadline), &f);
 			/* Boulder: IPv6 first; IPv4 only when connecting over IPv6 failed */
 			if (!is_connect_failure(f.code) || used + 1 == naddrs || va_remaining(deadline) <= 0)

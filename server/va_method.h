@@ -4,6 +4,7 @@
 #ifndef COBBLE_VA_METHOD_H
 #define COBBLE_VA_METHOD_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -13,6 +14,9 @@
 /* A whole validation (every DNS query, address, redirect and handshake) ends within this many
  * seconds of its start: one monotonic deadline, set per job in struct va_worker. */
 #define VA_DEADLINE_SECONDS 10.0
+/* A job still running this long after its deadline (a step that ignored it) is taken over by the
+ * VA's watchdog (server/va.c): failed with a problem naming the step, its worker replaced. */
+#define VA_WATCHDOG_GRACE_SECONDS 2.0
 
 struct va_job {
 	char authz_id[STORE_ID_LEN + 1];
@@ -48,6 +52,16 @@ struct va_result {
 struct dns;
 struct server;
 
+/* The step a job is in, for the watchdog's problem detail should a step ignore the deadline. */
+enum va_step {
+	VA_STEP_START,   /* before any method step (or a method that marks none) */
+	VA_STEP_DNS,     /* a DNS lookup of the method's own records or of a host's addresses */
+	VA_STEP_CONNECT, /* connecting to the client's server */
+	VA_STEP_TLS,     /* the TLS handshake (tls-alpn-01) */
+	VA_STEP_HTTP,    /* the HTTP fetch (http-01), redirects included */
+	VA_STEP_CAA,     /* the CAA climb (spec §5), after the method's own check passed */
+};
+
 /* Per-worker state a method may use. */
 struct va_worker {
 	struct server *srv;
@@ -55,7 +69,14 @@ struct va_worker {
 	const void *psl;             /* libpsl context (read-only, shared), or NULL */
 	double deadline;             /* the running job's deadline, a util_now_mono() time; its DNS
 	                                queries are bound to it too (dns_set_deadline) */
+	_Atomic int step;            /* enum va_step: written by the job, read by the watchdog */
 };
+
+/* Mark the step w's job enters (each method at each step it starts). */
+static inline void va_step(struct va_worker *w, enum va_step s)
+{
+	atomic_store(&w->step, (int)s);
+}
 
 /* Methods (server/va_<method>.c). Each fills res and never blocks past w->deadline. */
 void va_dns_persist(struct va_worker *w, const struct va_job *job, struct va_result *res);

@@ -56,6 +56,7 @@ static int check_name(struct va_worker *w, const struct va_job *job, const char 
 	char *ident = xasprintf("%s%s", job->wildcard ? "*." : "", job->ident.value);
 	struct rrset set = {0};
 	int rc = 0;
+	va_step(w, VA_STEP_DNS);
 	if (dns_txt(w->dns, name, ans) < 0) {
 		problem_set(&res->error, PROB_SERVER_INTERNAL, 500, "DNS lookup of %s failed inside cobble", name);
 		rc = 1;

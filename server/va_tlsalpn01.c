@@ -301,6 +301,7 @@ void va_tlsalpn01(struct va_worker *w, const struct va_job *job, struct va_resul
 	}
 	naddrs = va_addr_order(&ans, addrs);
 	for (used = 0;; used++) {
+		va_step(w, VA_STEP_CONNECT);
 		fd = connect_to(addrs[used], port, va_remaining(deadline), err, sizeof err);
 		if (fd >= 0 || used + 1 == naddrs || va_remaining(deadline) <= 0)
 			break;
@@ -323,6 +324,7 @@ void va_tlsalpn01(struct va_worker *w, const struct va_job *job, struct va_resul
 		goto out;
 	}
 	SSL_set_verify(ssl, SSL_VERIFY_NONE, NULL);
+	va_step(w, VA_STEP_TLS);
 	if (handshake(ssl, fd, deadline, err, sizeof err) != 1) {
 		problem_set(&res->error, PROB_TLS, 400, "TLS handshake with %s port %d (SNI %s) offering ALPN \"%s\" failed: %s",
 		            addrs[used], port, sni, ACME_TLS_1, err);

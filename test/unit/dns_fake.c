@@ -67,6 +67,11 @@ static int lookup(void *arg, const char *name, uint16_t qtype, struct dns_answer
 
 	if (f->nasked < DNS_FAKE_MAX_ASKED)
 		snprintf(f->asked[f->nasked++], sizeof f->asked[0], "%s %s", tn, name);
+	if (f->on_question) {
+		char q[320];
+		snprintf(q, sizeof q, "%s %s", tn, name);
+		f->on_question(f->ctx, q);
+	}
 	snprintf(ans->resolver, sizeof ans->resolver, "%s", DNS_FAKE_RESOLVER);
 	if (f->fail_internal) {
 		snprintf(ans->detail, sizeof ans->detail, "fake internal failure for %s %s", tn, name);

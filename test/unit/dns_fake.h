@@ -33,6 +33,10 @@ struct dns_fake {
 	int fail_internal;                      /* every lookup returns -1 (cobble's own failure) */
 	char asked[DNS_FAKE_MAX_ASKED][300];    /* the questions, in order: "TXT name" */
 	size_t nasked;
+	/* NULL, or run at each question ("TXT name") before it is answered: e.g. one that blocks, as
+	 * a resolver library that ignores its deadline would */
+	void (*on_question)(void *ctx, const char *question);
+	void *ctx;
 };
 
 /* A struct dns answering from f (borrowed; outlives it). The caller frees it with dns_free. */
