@@ -10,10 +10,13 @@
 #include <string.h>
 
 #include <openssl/asn1.h>
+#include <openssl/asn1t.h>
+#include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/obj_mac.h>
 #include <openssl/objects.h>
+#include <openssl/param_build.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -70,10 +73,154 @@ static const char *gen_type_name(int type)
 	}
 }
 
-/* RFC 8555 §7.4: the CSR names the identifiers in subjectAltName (and maybe the subject CN). */
-static int csr_sans(X509_REQ *req, struct ca_csr *out, char *err, size_t errlen)
+/* RFC 2986 §4.1 CertificationRequest, decoded with templates of cobble's own rather than
+ * d2i_X509_REQ: OpenSSL 3.0 turns the subjectPKInfo of every X509_REQ it decodes into a key
+ * through an OSSL_DECODER, whose set-up walks every provider's algorithms (a tenth of an issuance
+ * flow's CPU). Here the key stays as its algorithm and bits until csr_pubkey builds it from its
+ * parameters. The same fields, types and order as OpenSSL's X509_REQ templates, so the same
+ * encodings are accepted; the info keeps its received encoding for the signature check. */
+struct csr_spki {
+	X509_ALGOR *alg;
+	ASN1_BIT_STRING *key;
+};
+struct csr_info {
+	ASN1_ENCODING enc;
+	ASN1_INTEGER *version;
+	X509_NAME *subject;
+	struct csr_spki *spki;
+	STACK_OF(X509_ATTRIBUTE) *attributes; /* RFC 2986 §4.1: [0] IMPLICIT; OPTIONAL here as in OpenSSL */
+};
+struct csr {
+	struct csr_info *info;
+	X509_ALGOR *sig_alg;
+	ASN1_BIT_STRING *sig;
+};
+
+ASN1_SEQUENCE(CSR_SPKI) = {
+	ASN1_SIMPLE(struct csr_spki, alg, X509_ALGOR),
+	ASN1_SIMPLE(struct csr_spki, key, ASN1_BIT_STRING),
+} static_ASN1_SEQUENCE_END_name(struct csr_spki, CSR_SPKI)
+
+/* ASN1_SEQUENCE_enc written out: its offsetof needs a typedef name */
+static const ASN1_AUX CSR_INFO_aux = {NULL, ASN1_AFLG_ENCODING, 0, 0, NULL, offsetof(struct csr_info, enc),
+                                      NULL};
+ASN1_SEQUENCE(CSR_INFO) = {
+	ASN1_SIMPLE(struct csr_info, version, ASN1_INTEGER),
+	ASN1_SIMPLE(struct csr_info, subject, X509_NAME),
+	ASN1_SIMPLE(struct csr_info, spki, CSR_SPKI),
+	ASN1_IMP_SET_OF_OPT(struct csr_info, attributes, X509_ATTRIBUTE, 0),
+} static_ASN1_SEQUENCE_END_ref(struct csr_info, CSR_INFO)
+
+ASN1_SEQUENCE(CSR) = {
+	ASN1_SIMPLE(struct csr, info, CSR_INFO),
+	ASN1_SIMPLE(struct csr, sig_alg, X509_ALGOR),
+	ASN1_SIMPLE(struct csr, sig, ASN1_BIT_STRING),
+} static_ASN1_SEQUENCE_END_name(struct csr, CSR)
+
+/* A public key from its parameters: RSA (RFC 3279 §2.3.1) and EC on a named curve with an
+ * uncompressed point (RFC 5480 §2.1.1, §2.2); the point is checked to be on the curve. NULL for
+ * anything else, or when the parameters do not make a key: csr_pubkey then asks OpenSSL's decoder,
+ * so that every other key is read, or refused, exactly as before. */
+static EVP_PKEY *pubkey_from_params(const struct csr_spki *s)
 {
-	STACK_OF(X509_EXTENSION) *exts = X509_REQ_get_extensions(req);
+	const ASN1_OBJECT *aobj;
+	const void *pval;
+	int ptype;
+	const unsigned char *bits = ASN1_STRING_get0_data(s->key);
+	int nbits = ASN1_STRING_length(s->key);
+	OSSL_PARAM_BLD *bld = NULL;
+	OSSL_PARAM *params = NULL;
+	EVP_PKEY_CTX *ctx = NULL;
+	EVP_PKEY *k = NULL;
+	struct ca_rsa_pub *rp = NULL;
+	const char *type;
+
+	X509_ALGOR_get0(&aobj, &ptype, &pval, s->alg);
+	if (!(bld = OSSL_PARAM_BLD_new()))
+		goto out;
+	switch (OBJ_obj2nid(aobj)) {
+	case NID_X9_62_id_ecPublicKey: {
+		int curve = ptype == V_ASN1_OBJECT ? OBJ_obj2nid(pval) : NID_undef;
+		/* a compressed point would keep its form in OpenSSL's key, not in one made here */
+		if (curve == NID_undef || nbits < 1 || bits[0] != POINT_CONVERSION_UNCOMPRESSED ||
+		    !OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, OBJ_nid2sn(curve), 0) ||
+		    !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, bits, (size_t)nbits))
+			goto out;
+		type = "EC";
+		break;
+	}
+	case NID_rsaEncryption: {
+		const unsigned char *p = bits;
+		/* parameters are ignored for rsaEncryption, as OpenSSL's decoder does */
+		if (!(rp = (struct ca_rsa_pub *)ASN1_item_d2i(NULL, &p, nbits, ASN1_ITEM_rptr(CA_RSA_PUB))) ||
+		    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, rp->n) ||
+		    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, rp->e))
+			goto out;
+		type = "RSA";
+		break;
+	}
+	default:
+		goto out;
+	}
+	if (!(params = OSSL_PARAM_BLD_to_param(bld)) ||
+	    !(ctx = EVP_PKEY_CTX_new_from_name(NULL, type, NULL)) || EVP_PKEY_fromdata_init(ctx) <= 0 ||
+	    EVP_PKEY_fromdata(ctx, &k, EVP_PKEY_PUBLIC_KEY, params) <= 0) {
+		EVP_PKEY_free(k);
+		k = NULL;
+	}
+out:
+	ASN1_item_free((ASN1_VALUE *)rp, ASN1_ITEM_rptr(CA_RSA_PUB));
+	EVP_PKEY_CTX_free(ctx);
+	OSSL_PARAM_free(params);
+	OSSL_PARAM_BLD_free(bld);
+	ERR_clear_error();
+	return k;
+}
+
+/* The CSR's public key (caller frees), or NULL when OpenSSL cannot read it either. */
+static EVP_PKEY *csr_pubkey(const struct csr_spki *s)
+{
+	EVP_PKEY *k = pubkey_from_params(s);
+	unsigned char *der = NULL;
+	const unsigned char *p;
+	int n;
+
+	if (k)
+		return k;
+	if ((n = ASN1_item_i2d((const ASN1_VALUE *)s, &der, ASN1_ITEM_rptr(CSR_SPKI))) > 0) {
+		p = der;
+		k = d2i_PUBKEY(NULL, &p, n);
+	}
+	OPENSSL_free(der);
+	return k;
+}
+
+/* RFC 2985 §5.4.2 extensionRequest (or Microsoft's older OID), as X509_REQ_get_extensions reads
+ * it: NULL when there is none or it is not a SEQUENCE of extensions. */
+static STACK_OF(X509_EXTENSION) *csr_extensions(const struct csr_info *info)
+{
+	static const int nids[] = {NID_ext_req, NID_ms_ext_req};
+	const ASN1_TYPE *ext = NULL;
+	const unsigned char *p;
+
+	for (size_t i = 0; i < sizeof nids / sizeof nids[0]; i++) {
+		int idx = X509at_get_attr_by_NID(info->attributes, nids[i], -1);
+		if (idx >= 0) {
+			ext = X509_ATTRIBUTE_get0_type(X509at_get_attr(info->attributes, idx), 0);
+			break;
+		}
+	}
+	if (!ext || ext->type != V_ASN1_SEQUENCE)
+		return NULL;
+	p = ext->value.sequence->data;
+	return (STACK_OF(X509_EXTENSION) *)ASN1_item_d2i(NULL, &p, ext->value.sequence->length,
+	                                                 ASN1_ITEM_rptr(X509_EXTENSIONS));
+}
+
+/* RFC 8555 §7.4: the CSR names the identifiers in subjectAltName (and maybe the subject CN). */
+static int csr_sans(const struct csr_info *info, struct ca_csr *out, char *err, size_t errlen)
+{
+	STACK_OF(X509_EXTENSION) *exts = csr_extensions(info);
 	GENERAL_NAMES *san = NULL;
 	int crit = -1, rc = -1;
 	char ip[INET6_ADDRSTRLEN];
@@ -135,9 +282,9 @@ out:
 }
 
 /* The subject CN, when present, is one more identifier (a name or an IP literal). */
-static int csr_cn(X509_REQ *req, struct ca_csr *out, char *err, size_t errlen)
+static int csr_cn(const struct csr_info *info, struct ca_csr *out, char *err, size_t errlen)
 {
-	const X509_NAME *subj = X509_REQ_get_subject_name(req);
+	const X509_NAME *subj = info->subject;
 	int idx = -1;
 	char ip[INET6_ADDRSTRLEN];
 
@@ -199,14 +346,15 @@ static int csr_key_ok(EVP_PKEY *k, char *err, size_t errlen)
 
 int ca_csr_parse(const unsigned char *der, size_t len, struct ca_csr *out, char *err, size_t errlen)
 {
-	X509_REQ *req = NULL;
+	struct csr *req = NULL;
 	const unsigned char *p = der;
 	int rc = -1, v;
 
 	memset(out, 0, sizeof *out);
 	if (err && errlen)
 		err[0] = '\0';
-	if (!der || len == 0 || len > LONG_MAX || !(req = d2i_X509_REQ(NULL, &p, (long)len))) {
+	if (!der || len == 0 || len > LONG_MAX ||
+	    !(req = (struct csr *)ASN1_item_d2i(NULL, &p, (long)len, ASN1_ITEM_rptr(CSR)))) {
 		ca_set_err(err, errlen, "CSR is not valid DER PKCS#10");
 		goto out;
 	}
@@ -215,19 +363,21 @@ int ca_csr_parse(const unsigned char *der, size_t len, struct ca_csr *out, char 
 		                        "the CSR alone", (size_t)(der + len - p));
 		goto out;
 	}
-	if (!(out->pubkey = X509_REQ_get_pubkey(req))) {
+	if (!(out->pubkey = csr_pubkey(req->info->spki))) {
 		ca_set_err(err, errlen, "CSR public key cannot be read; %s",
 		           "use RSA 2048-4096 or ECDSA P-256/P-384");
 		goto out;
 	}
 	if (csr_key_ok(out->pubkey, err, errlen))
 		goto out;
-	if ((v = X509_REQ_verify(req, out->pubkey)) != 1) {
+	/* as X509_REQ_verify: over the info as received */
+	if ((v = ASN1_item_verify(ASN1_ITEM_rptr(CSR_INFO), req->sig_alg, req->sig, req->info,
+	                          out->pubkey)) != 1) {
 		ca_set_err(err, errlen, "CSR signature does not verify: was the CSR signed by the key it "
 		                        "contains?");
 		goto out;
 	}
-	if (csr_sans(req, out, err, errlen) || csr_cn(req, out, err, errlen))
+	if (csr_sans(req->info, out, err, errlen) || csr_cn(req->info, out, err, errlen))
 		goto out;
 	if (out->ndns + out->nips == 0) {
 		ca_set_err(err, errlen, "CSR names no DNS name or IP address; list them in subjectAltName");
@@ -235,7 +385,7 @@ int ca_csr_parse(const unsigned char *der, size_t len, struct ca_csr *out, char 
 	}
 	rc = 0;
 out:
-	X509_REQ_free(req);
+	ASN1_item_free((ASN1_VALUE *)req, ASN1_ITEM_rptr(CSR));
 	if (rc)
 		ca_csr_clear(out);
 	return rc;
