@@ -5,7 +5,7 @@
 #include "common/util.h"
 #include "server/cmd.h"
 #include "server/config.h"
-#include "server/jws.h"
+#include "server/jwk.h"
 #include "server/va_classic.h"
 
 #include <errno.h>

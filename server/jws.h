@@ -1,6 +1,6 @@
-/* jws: RFC 8555 §6.2 flattened JWS (RFC 7515) parsing and verification, JWK (RFC 7517) import
- * and export, and RFC 7638 thumbprints. Algorithms: RS256, ES256, ES384, ES512, EdDSA (Ed25519);
- * HS256, HS384, HS512 only for an external account binding (RFC 8555 §7.3.4). */
+/* jws: RFC 8555 §6.2 flattened JWS (RFC 7515) parsing and verification. Algorithms: RS256, ES256,
+ * ES384, ES512, EdDSA (Ed25519); HS256, HS384, HS512 only for an external account binding
+ * (RFC 8555 §7.3.4). The keys themselves (JWK import, thumbprints) are server/jwk.h's. */
 #ifndef COBBLE_JWS_H
 #define COBBLE_JWS_H
 
@@ -10,8 +10,6 @@
 #include <stddef.h>
 
 #include "server/problem.h"
-
-#define JWK_THUMBPRINT_LEN 43 /* base64url of a SHA-256 digest */
 
 struct jws {
 	char alg[16];
@@ -57,25 +55,6 @@ int jws_verify_hmac(const struct jws *j, const unsigned char *key, size_t keylen
 
 /* Free what *j owns and zero it. */
 void jws_clear(struct jws *j);
-
-/* Import a public JWK (kty RSA, EC with crv P-256/P-384/P-521, OKP with crv Ed25519). Private
- * members are refused. Returns a new key the caller frees, or NULL with p filled
- * (badPublicKey or malformed). RSA keys under 2048 bits are refused (badPublicKey). */
-EVP_PKEY *jwk_import(const json_t *jwk, struct problem *p);
-
-/* The RFC 7638 canonical JSON (required members only, sorted, no white space) of a public key,
- * as a new string the caller frees; NULL for an unsupported key type. This is what the store
- * keeps as an account's key. */
-char *jwk_canonical(EVP_PKEY *key);
-
-/* RFC 7638 thumbprint: base64url(SHA-256(canonical JWK)), JWK_THUMBPRINT_LEN chars + NUL. */
-int jwk_thumbprint(EVP_PKEY *key, char out[JWK_THUMBPRINT_LEN + 1]);
-
-/* Import a key from its canonical JSON string (as jwk_canonical made it). Caller frees (one
- * reference: keys are cached and shared, never modify one). Thread-safe. */
-EVP_PKEY *jwk_from_string(const char *canonical);
-/* Drop the cached keys (at shutdown). */
-void jwk_cache_clear(void);
 
 /* Sign for tests and tools: produce a flattened JWS JSON string over `payload` (may be "" for
  * POST-as-GET) with the given protected header members (the function adds "alg" from the key:

@@ -9,7 +9,7 @@
 #include "server/faillimit.h"
 #include "server/http.h"
 #include "server/issuer.h"
-#include "server/jws.h"
+#include "server/jwk.h"
 #include "server/mgmt.h"
 #include "server/nonce.h"
 #include "server/server.h"

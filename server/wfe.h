@@ -6,6 +6,7 @@
 #include <jansson.h>
 
 #include "server/http.h"
+#include "server/jwk.h"
 #include "server/jws.h"
 #include "server/store.h"
 

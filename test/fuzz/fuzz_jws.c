@@ -2,6 +2,7 @@
  * with JWS_MAC, as for an external account binding), then jws_verify with the embedded jwk or a
  * fixed key, and jws_verify_hmac with a fixed MAC key, as the WFE runs them. Input: one option
  * byte, then the body. Checks: a refusal always names a problem; an accepted parse has a url. */
+#include "server/jwk.h"
 #include "server/jws.h"
 
 #include <openssl/ec.h>

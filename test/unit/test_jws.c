@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "common/b64.h"
+#include "server/jwk.h"
 #include "server/jws.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
