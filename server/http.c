@@ -92,6 +92,17 @@ void http_add_header(struct req *r, const char *name, const char *fmt, ...)
 	r->nhdr++;
 }
 
+void http_req_free(struct req *r)
+{
+	free(r->path);
+	free(r->target);
+	free(r->body);
+	free(r->resp);
+	for (int i = 0; i < r->nhdr; i++)
+		free(r->hdr[i].value);
+	free(r);
+}
+
 void http_suspend(struct req *r, void (*cont)(struct req *r))
 {
 	r->resume = cont;
@@ -320,13 +331,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	double ms = (util_now_mono() - r->started) * 1000.0;
 	log_msg(LOG_INFO, r->reqid, "%s %s %s%s%s -> %d %.1fms", r->mgmt ? "mgmt" : r->crl ? "crl" : "acme", r->method,
 	        r->path, r->account[0] ? " account=" : "", r->account, r->status, ms);
-	free(r->path);
-	free(r->target);
-	free(r->body);
-	free(r->resp);
-	for (int i = 0; i < r->nhdr; i++)
-		free(r->hdr[i].value);
-	free(r);
+	http_req_free(r);
 	*con_cls = NULL;
 }
 

@@ -96,6 +96,8 @@ void http_reply_problem(struct req *r, const struct problem *p);
 void http_reply_raw(struct req *r, int status, const char *ctype, char *body, size_t len);
 void http_add_header(struct req *r, const char *name, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Free r (from calloc) with its path, target, body, reply and reply headers. */
+void http_req_free(struct req *r);
 /* Park the request without replying; `cont` will run (on a request thread) after http_resume. */
 void http_suspend(struct req *r, void (*cont)(struct req *r));
 /* Thread-safe: wake a suspended request. */
