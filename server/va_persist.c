@@ -176,7 +176,8 @@ void va_dns_persist(struct va_worker *w, const struct va_job *queued, struct va_
 			goto out;
 		/* §2 step 2: SERVFAIL, timeout, bogus → dns; without subdomains NXDOMAIN too */
 		if (is_lookup_failure(ans.result) || (!cfg->persist_subdomains && ans.result == DNS_NXDOMAIN)) {
-			problem_set(&res->error, PROB_DNS, 400, "%s", ans.detail);
+			/* the step, then what DNS said (which may name a CNAME target instead) */
+			problem_set(&res->error, PROB_DNS, 400, "looking up TXT _validation-persist.%s: %s", fqdn, ans.detail);
 			goto out;
 		}
 		if (pr.nmatching > 0 || !cfg->persist_subdomains)

@@ -22,6 +22,19 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 
+class EmptyPayload:
+    """RFC 8555 §7.5.1's {} for a challenge type python3-acme does not know (dns-persist-01)."""
+
+    def json_dumps(self, **kwargs):
+        return "{}"
+
+
+def chall_type(challb):
+    """The challenge's type, also for one python3-acme does not know (its typ is then unset)."""
+    t = challb.chall.typ
+    return t if isinstance(t, str) else challb.chall.to_partial_json().get("type")
+
+
 def emit(obj):
     sys.stdout.write(json.dumps(obj) + "\n")
     sys.stdout.flush()
@@ -31,7 +44,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dir", required=True)
     ap.add_argument("--ca", required=True, help="CA bundle for the ACME server's TLS certificate")
-    ap.add_argument("--type", required=True, choices=["http-01", "dns-01", "tls-alpn-01"])
+    ap.add_argument("--type", required=True, choices=["http-01", "dns-01", "tls-alpn-01", "dns-persist-01"])
     ap.add_argument("--ident", required=True)
     ap.add_argument("--ip", action="store_true", help="the identifier is an IP address (RFC 8738)")
     ap.add_argument("--out", required=True)
@@ -54,17 +67,24 @@ def main():
         csr = crypto_util.make_csr(key_pem, [a.ident])
     orderr = acme.new_order(csr)
     authzr = orderr.authorizations[0]
-    challb = next((c for c in authzr.body.challenges if c.chall.typ == a.type), None)
+    challb = next((c for c in authzr.body.challenges if chall_type(c) == a.type), None)
     if challb is None:
-        emit({"error": "no %s challenge offered: %s" % (a.type, [c.chall.typ for c in authzr.body.challenges])})
+        emit({"error": "no %s challenge offered: %s" % (a.type, [chall_type(c) for c in authzr.body.challenges])})
         return 1
-    key_authz = challb.chall.key_authorization(jwk)
-    digest = hashlib.sha256(key_authz.encode()).digest()
-    emit({"token": challb.chall.encode("token"), "key_authz": key_authz,
-          "dns_value": jose.b64encode(digest).decode(), "digest_hex": digest.hex()})
+    if a.type == "dns-persist-01":  # no token: the record names the account (spec §3)
+        emit({"token": "", "key_authz": "", "dns_value": "", "digest_hex": "",
+              "account": acme.net.account["uri"]})
+    else:
+        key_authz = challb.chall.key_authorization(jwk)
+        digest = hashlib.sha256(key_authz.encode()).digest()
+        emit({"token": challb.chall.encode("token"), "key_authz": key_authz,
+              "dns_value": jose.b64encode(digest).decode(), "digest_hex": digest.hex()})
     sys.stdin.readline()
 
-    acme.answer_challenge(challb, challb.chall.response(jwk))
+    if a.type == "dns-persist-01":
+        acme._post(challb.uri, EmptyPayload())
+    else:
+        acme.answer_challenge(challb, challb.chall.response(jwk))
     deadline = time.time() + a.timeout
     while True:
         authzr, _ = acme.poll(authzr)

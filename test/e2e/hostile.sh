@@ -53,10 +53,11 @@ acme_start otherq dns-01 otherq.x.test &&
 	acme_field otherq dns_value >"$T/txt/_acme-challenge.otherq.x.test" || notok "dns-01 otherq: the order starts"
 acme_start badtxt dns-01 badtxt.x.test || notok "dns-01 badtxt: the order starts"
 acme_start slow http-01 hop0.slow.test || notok "http-01 slow CNAME chain: the order starts"
+acme_start slowp dns-persist-01 hop0.slowp.test || notok "dns-persist-01 slow CNAME chain: the order starts"
 acme_start tlsdrip tls-alpn-01 drip.x.test || notok "tls-alpn-01 drip: the order starts"
 acme_start httpdrip http-01 httpdrip.x.test || notok "http-01 drip: the order starts"
-for tag in otherq badtxt slow tlsdrip httpdrip; do acme_go "$tag"; done
-for tag in otherq badtxt slow tlsdrip httpdrip; do acme_wait "$tag"; done
+for tag in otherq badtxt slow slowp tlsdrip httpdrip; do acme_go "$tag"; done
+for tag in otherq badtxt slow slowp tlsdrip httpdrip; do acme_wait "$tag"; done
 
 jq_ok "dns-01: a TXT answer to another question does not validate (dns problem naming other.test)" otherq \
 	'.authz == "invalid" and .challenge.error.type == ($e + "dns") and
@@ -67,6 +68,9 @@ jq_ok "dns-01: a malformed TXT answer is a dns problem, not serverInternal" badt
 jq_ok "http-01: a CNAME chain slower than the deadline is a dns problem saying the deadline ran out" slow \
 	'.authz == "invalid" and .challenge.error.type == ($e + "dns") and
 	 (.challenge.error.detail | test("hop0.slow.test.*validation deadline"))' --arg e "$E"
+jq_ok "dns-persist-01: a CNAME chain slower than the deadline is a dns problem saying the deadline ran out" slowp \
+	'.authz == "invalid" and .challenge.error.type == ($e + "dns") and
+	 (.challenge.error.detail | test("_validation-persist.hop0.slowp.test.*deadline"))' --arg e "$E"
 jq_ok "tls-alpn-01: a responder dripping one byte a second fails as tls, naming the deadline" tlsdrip \
 	'.authz == "invalid" and .challenge.error.type == ($e + "tls") and
 	 (.challenge.error.detail | test("deadline passed"))' --arg e "$E"
@@ -74,7 +78,7 @@ jq_ok "http-01: a responder dripping one byte a second fails as connection" http
 	'.authz == "invalid" and .challenge.error.type == ($e + "connection")' --arg e "$E"
 
 # every validation ended within its deadline (10 s, and a little for the worker's bookkeeping)
-for subj in "http-01 hop0.slow.test" "tls-alpn-01 drip.x.test" "http-01 httpdrip.x.test" "dns-01 otherq.x.test"; do
+for subj in "http-01 hop0.slow.test" "dns-persist-01 hop0.slowp.test" "tls-alpn-01 drip.x.test" "http-01 httpdrip.x.test" "dns-01 otherq.x.test"; do
 	ms=$(grep -E "validation $subj " "$COBBLE_LOG" | sed -nE 's/.*\(([0-9]+) ms\)$/\1/p' | tail -1)
 	if [ -n "$ms" ] && [ "$ms" -le 10800 ]; then
 		ok "$subj ended within the 10 s validation deadline ($ms ms)"

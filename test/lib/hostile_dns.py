@@ -7,7 +7,8 @@
 #   badtxt   a TXT record whose first length octet runs past RDLENGTH
 #   big      a 4 KB UDP answer (40 TXT records) without the TC bit
 #   cnloop   a CNAME loop in one answer: NAME -> x.NAME -> NAME
-#   hopK     (K = 0..) a CNAME to hop(K+1) after DELAY seconds; hop HOPS answers the records
+#   hopK     (K = 0..; the first such label) a CNAME to the same name with hop(K+1) after DELAY
+#            seconds; hop HOPS answers the records
 #   silent   never answers
 #   servfail SERVFAIL
 #   anything else: A 127.0.0.1 for A, the TXT value for TXT, NODATA for other types
@@ -83,6 +84,7 @@ def handle(sock, pkt, peer):
     qid = struct.unpack("!H", pkt[:2])[0]
     name, qtype, question = parse_question(pkt)
     labels = name.lower().split(".")
+    hop = next((i for i, l in enumerate(labels) if l.startswith("hop") and l[3:].isdigit()), None)
     if "silent" in labels:
         return
     if "servfail" in labels:
@@ -99,11 +101,11 @@ def handle(sock, pkt, peer):
         out = reply(qid, question, [rr(name, CNAME, enc_name("x." + name)), rr("x." + name, CNAME, enc_name(name))])
     elif "big" in labels:
         out = reply(qid, question, [rr(name, TXT, txt_rdata(b"y" * 100)) for _ in range(40)])
-    elif labels[0].startswith("hop") and labels[0][3:].isdigit():
-        k = int(labels[0][3:])
+    elif hop is not None:
+        k = int(labels[hop][3:])
         time.sleep(delay)
         if k < hops:
-            target = ".".join(["hop%d" % (k + 1)] + labels[1:])
+            target = ".".join(labels[:hop] + ["hop%d" % (k + 1)] + labels[hop + 1:])
             out = reply(qid, question, [rr(name, CNAME, enc_name(target))])
         else:
             a = answer_for(name, qtype, name)
