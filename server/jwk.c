@@ -31,11 +31,13 @@ static const struct curve_info {
 
 enum jwk_kind jwk_kind(EVP_PKEY *key)
 {
-	if (EVP_PKEY_is_a(key, "RSA"))
+	/* the base id, not EVP_PKEY_is_a: a name lookup under OpenSSL's lock on every request */
+	int id = EVP_PKEY_get_base_id(key);
+	if (id == EVP_PKEY_RSA)
 		return JWK_RSA;
-	if (EVP_PKEY_is_a(key, "ED25519"))
+	if (id == EVP_PKEY_ED25519)
 		return JWK_ED25519;
-	if (EVP_PKEY_is_a(key, "EC")) {
+	if (id == EVP_PKEY_EC) {
 		char name[64];
 		size_t len = 0;
 		if (EVP_PKEY_get_group_name(key, name, sizeof name, &len) != 1)
