@@ -151,4 +151,5 @@ docker-test:
 clean:
 	rm -rf build build-asan build-fuzz build-tsan
 
--include $(shell find build build-asan -name '*.d' 2>/dev/null)
+# each build directory's own header dependencies (build-fuzz and build-tsan too)
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
