@@ -39,6 +39,8 @@ check "the valid validation is listed with its verdict" \
 check "the failed validation is listed with its reason" \
 	grep -Eq '<tr class="invalid">.*dns-persist-01 bad.s.test.*<td>invalid</td>.*other-ca.example' "$T/dom.html"
 check "the issued certificate is listed" grep -Eq '<tr class="issued">.*good.s.test' "$T/dom.html"
+check "the page counts validation workers and those the watchdog abandoned (none here)" \
+	grep -Eq '<li id="va">Validation workers: [1-9][0-9]*, [0-9]+ jobs? queued or running; <span id="va-abandoned">0</span> abandoned by the watchdog' "$T/dom.html"
 check "the page has the client conformance section" grep -q '<h2 id="conformance">Client conformance</h2>' "$T/dom.html"
 check "...listing the account's finding (a record without persistUntil) with its reference" \
 	grep -Eq "<tr class=\"sev-info\"><td>account ${ACCT##*/}</td><td>info</td><td><b>persist-no-persist-until</b>.*draft-ietf-acme-dns-persist" "$T/dom.html"
