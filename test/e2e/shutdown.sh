@@ -30,6 +30,10 @@ sleep 1
 
 start=$(date +%s%N)
 kill -TERM "$COBBLE_PID"
+# when cobble is gone, as a watcher sees it: the probe below (curl, up to 1 s on a loaded
+# machine) must not count towards cobble's own exit time
+( while kill -0 "$COBBLE_PID" 2>/dev/null; do sleep 0.02; done; date +%s%N >"$T/exited" ) &
+watcher=$!
 sleep 0.3
 if curl -s -o /dev/null --max-time 1 --cacert "$CA_BUNDLE" "$DIR_URL"; then
 	notok "right after SIGTERM the ACME listener accepts no new connection"
@@ -38,7 +42,8 @@ else
 fi
 rc=0
 for _ in $(seq 1 100); do kill -0 "$COBBLE_PID" 2>/dev/null || break; sleep 0.05; done
-ms=$(( ($(date +%s%N) - start) / 1000000 ))
+if kill -0 "$COBBLE_PID" 2>/dev/null; then kill "$watcher" 2>/dev/null; else wait "$watcher" 2>/dev/null; fi
+ms=$(( ($(cat "$T/exited" 2>/dev/null || date +%s%N) - start) / 1000000 ))
 if kill -0 "$COBBLE_PID" 2>/dev/null; then
 	notok "cobble exits within 2 s of SIGTERM with validations stuck and queued (still running after $ms ms)"
 	kill -KILL "$COBBLE_PID"
