@@ -10,7 +10,7 @@
 #   V=1             show each compiler command instead of the short "CC file" lines
 BUILD     ?= build
 CC        ?= cc
-PKGS      := libmicrohttpd gnutls openssl jansson getdns libpsl libidn2 libcurl
+PKGS      := libmicrohttpd openssl jansson getdns libpsl libidn2 libcurl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN      := -Wall -Wextra -Wformat=2 -Wshadow -Werror -Wno-unused-parameter

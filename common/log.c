@@ -12,6 +12,11 @@ static int json_format;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
+int log_enabled(enum log_level lvl)
+{
+	return lvl >= min_level;
+}
+
 void log_init(enum log_level min, int json)
 {
 	min_level = min;

@@ -9,6 +9,9 @@ void log_init(enum log_level min, int json);
 /* Parse "debug"/"info"/"warn"/"error"; returns -1 when unknown. */
 int log_level_parse(const char *s, enum log_level *out);
 
+/* Whether lines at lvl are printed (to skip building text that would be dropped). */
+int log_enabled(enum log_level lvl);
+
 /* reqid may be NULL. Never pass key material. */
 void log_msg(enum log_level lvl, const char *reqid, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

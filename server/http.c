@@ -2,7 +2,8 @@
  * path. */
 #include "server/http.h"
 #include "server/http_guard.h"
-#include "server/http_tls.h"
+#include "server/http_front.h"
+#include "server/http_head.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "server/nonce.h"
@@ -22,7 +23,7 @@ typedef int MHD_RESULT_T;
 typedef enum MHD_Result MHD_RESULT_T;
 #endif
 
-static struct MHD_Daemon *acme_daemon, *mgmt_daemon, *crl_daemon;
+static char acme_tag, mgmt_tag, crl_tag; /* on_request's cls: which listener */
 static struct http_guard *acme_guard, *mgmt_guard, *crl_guard;
 static struct server *the_server;
 static const struct http_site *acme_site, *mgmt_site, *crl_site; /* borrowed from http_start's caller */
@@ -139,18 +140,22 @@ const char *http_header(struct req *r, const char *name)
 
 /* ---- request handling ---- */
 
-static void set_base(struct req *r)
+/* "https://host:port" for URLs in responses: baseURL, or the Host header field (NULL: none). */
+static void base_of(bool mgmt, const char *host, char *out, size_t outlen)
 {
-	const struct config *c = r->srv->cfg;
-	if (!r->mgmt && config_fixed_base(c, r->base, sizeof r->base))
+	if (!mgmt && config_fixed_base(the_server->cfg, out, outlen))
 		return;
-	const char *host = http_header(r, "Host");
 	/* Host is attacker-controlled text that ends up in URLs: keep it to host[:port] characters */
 	bool ok = host && *host && strlen(host) < 256;
 	for (const char *p = host; ok && *p; p++)
 		ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
 		     strchr(".-:[]_", *p);
-	snprintf(r->base, sizeof r->base, "https://%s", ok ? host : "localhost");
+	snprintf(out, outlen, "https://%s", ok ? host : "localhost");
+}
+
+static void set_base(struct req *r)
+{
+	base_of(r->mgmt, http_header(r, "Host"), r->base, sizeof r->base);
 }
 
 static void dispatch(struct req *r)
@@ -254,8 +259,8 @@ static MHD_RESULT_T on_request(void *cls, struct MHD_Connection *conn, const cha
 	if (!r->conn) { /* the first call: r came from on_uri with the raw request target */
 		r->srv = the_server;
 		r->conn = conn;
-		r->mgmt = cls == (void *)&mgmt_daemon;
-		r->crl = cls == (void *)&crl_daemon;
+		r->mgmt = cls == (void *)&mgmt_tag;
+		r->crl = cls == (void *)&crl_tag;
 		r->method = method;
 		const char *q = strchr(url, '?');
 		r->path = q ? xstrndup(url, (size_t)(q - url)) : xstrdup(url);
@@ -335,13 +340,18 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	*con_cls = NULL;
 }
 
-/* microhttpd's last complaint, to explain a failed start (per thread: MHD's own threads log too,
- * and a failed start logs in the thread that called MHD_start_daemon) */
+/* microhttpd's last complaint, to explain a failed start (per thread: a failed start logs in the
+ * thread that called MHD_start_daemon) */
 static _Thread_local char mhd_last_error[256];
+static _Thread_local bool mhd_starting;
 
 static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
+	/* on a relayed connection MHD reports, on every response, that TCP options do not apply to
+	 * its end of the socketpair: text nobody reads unless debugging */
+	if (!mhd_starting && !log_enabled(LOG_DEBUG))
+		return;
 	char buf[512];
 	vsnprintf(buf, sizeof buf, fmt, ap);
 	size_t n = strlen(buf);
@@ -351,84 +361,77 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	log_msg(LOG_DEBUG, NULL, "microhttpd: %s", buf);
 }
 
-/* Resolve "HOST:PORT" ("[v6]:PORT" too) to a socket address; no DNS beyond /etc/hosts. */
-static int parse_listen(const char *hostport, struct sockaddr_storage *ss, char *err, size_t errlen)
-{
-	char host[256];
-	const char *colon = strrchr(hostport, ':');
-	if (!colon || (size_t)(colon - hostport) >= sizeof host) {
-		snprintf(err, errlen, "listen address \"%s\": expected HOST:PORT", hostport);
-		return -1;
-	}
-	memcpy(host, hostport, (size_t)(colon - hostport));
-	host[colon - hostport] = '\0';
-	if (host[0] == '[') {
-		size_t n = strlen(host);
-		if (n < 2 || host[n - 1] != ']') {
-			snprintf(err, errlen, "listen address \"%s\": unbalanced [", hostport);
-			return -1;
-		}
-		memmove(host, host + 1, n - 2);
-		host[n - 2] = '\0';
-	}
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV | AI_PASSIVE};
-	struct addrinfo *ai = NULL;
-	int rc = getaddrinfo(host[0] ? host : NULL, colon + 1, &hints, &ai);
-	if (rc != 0 || !ai) {
-		snprintf(err, errlen, "listen address \"%s\": %s", hostport, gai_strerror(rc));
-		return -1;
-	}
-	memset(ss, 0, sizeof *ss);
-	memcpy(ss, ai->ai_addr, ai->ai_addrlen);
-	freeaddrinfo(ai);
-	return 0;
-}
-
-/* The guard's callbacks with MHD's signatures. */
-static MHD_RESULT_T guard_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
-{
-	return http_guard_accept(cls, addr, addrlen) ? MHD_YES : MHD_NO;
-}
-
+/* libmicrohttpd's side of a relayed connection holds its guard entry (http_front took it). */
 static void guard_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
                          enum MHD_ConnectionNotificationCode toe)
 {
-	if (toe == MHD_CONNECTION_NOTIFY_STARTED)
-		http_tls_connection_started(conn); /* before the handshake */
-	http_guard_notify(cls, conn, socket_context, (int)toe);
+	struct http_guard_conn *c = NULL;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *fd = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		c = fd ? http_front_guard_of(fd->connect_fd) : NULL;
+	}
+	http_guard_notify(c, socket_context, (int)toe);
 }
 
-static struct MHD_Daemon *start_one(const char *addr, void *tag, struct http_guard *guard, const char *cert,
-                                    const char *key, unsigned threads, char *err, size_t errlen)
+/* A request head http_front refused (http_head: 400, 413, 414, 431, 505), answered before
+ * libmicrohttpd sees it: RFC 8555 §6.7, a problem document like every other error, and on the
+ * ACME listener a fresh nonce as on every ACME response (RFC 8555 §6.5). The connection closes. */
+static char *front_refuse(const struct http_front_listener *l, int status, const char *detail, const char *host,
+                          const char *peer, size_t *len)
 {
-	struct sockaddr_storage ss;
-	if (parse_listen(addr, &ss, err, errlen) < 0)
+	struct problem p;
+	problem_set(&p, PROB_MALFORMED, status, "%s", detail);
+	log_msg(LOG_INFO, NULL, "%s listener: %d to %s before the request reached a handler: %s", l->name, status, peer,
+	        detail);
+	json_t *o = problem_to_json(&p);
+	char *body = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+	json_decref(o);
+	if (!body)
 		return NULL;
-	/* poll, not epoll: under epoll (edge-triggered) libmicrohttpd 0.9.75 re-enters
-	 * gnutls_handshake about 40 times per TLS connection while it waits for the client's
-	 * Finished, and GnuTLS recomputes the Finished HMAC on each entry (TLS 1.3: HKDF over
-	 * SHA-384): a connection cost 1.3 ms of CPU, 3x gnutls-serv. With poll it is entered
-	 * twice and costs what GnuTLS alone costs (make bench, "connection" rows). */
-	/* the guard decides about limits; MHD's own cap (split between its threads) stays above it */
-	unsigned mhd_limit = (HTTP_GUARD_MAX_CONNECTIONS + 16) * (threads > 1 ? threads : 1);
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG |
-	                 MHD_ALLOW_SUSPEND_RESUME | (cert ? MHD_USE_TLS : 0); /* no cert: plain HTTP */
-	if (ss.ss_family == AF_INET6)
-		flags |= MHD_USE_IPv6;
-	/* a pool of one is no pool: MHD warns, so leave the option out */
+	char acme[700] = "";
+	if (strcmp(l->name, "acme") == 0) { /* RFC 8555 §6.5 and §7.1, as send_reply adds them */
+		char nonce[NONCE_LEN + 1], base[300];
+		nonce_issue(the_server->nonces, nonce);
+		base_of(false, host, base, sizeof base);
+		snprintf(acme, sizeof acme, "Replay-Nonce: %s\r\nLink: <%s%s>;rel=\"index\"\r\n", nonce, base,
+		         acme_site->index_path);
+	}
+	char *resp = NULL;
+	int n = asprintf(&resp,
+	                 "HTTP/1.1 %d %s\r\nContent-Type: application/problem+json\r\nContent-Length: %zu\r\n"
+	                 "Cache-Control: no-store\r\nConnection: close\r\n%s\r\n%s",
+	                 status, http_head_reason(status), strlen(body), acme, body);
+	free(body);
+	if (n < 0)
+		return NULL;
+	*len = (size_t)n;
+	return resp;
+}
+
+/* A daemon for one front thread (http_front_listener.daemon): no listening socket, no thread of
+ * its own (the front thread runs it through its epoll descriptor). */
+static struct MHD_Daemon *start_one(const struct http_front_listener *l, char *err, size_t errlen)
+{
+	/* the guard decides about limits; MHD's own cap stays above it */
+	unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_NO_LISTEN_SOCKET |
+	                 MHD_USE_ITC;
+	/* The memory limit (MHD's default; over 32 KiB it maps and unmaps a pool per connection) leaves
+	 * room for every head http_head lets through (HTTP_HEAD_MAX_LINE + HTTP_HEAD_MAX_FIELDS and the
+	 * parsed fields), so MHD never answers one itself. */
+	mhd_starting = true;
 	struct MHD_Daemon *d = MHD_start_daemon(
-	    flags, 0, guard_accept, guard, on_request, tag, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-	    threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_CONNECTION_MEMORY_INCREMENT,
-	    threads > 1 ? threads : (unsigned)1024, MHD_OPTION_HTTPS_MEM_CERT, cert,
-	    MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_CONNECTION_LIMIT, mhd_limit,
-	    MHD_OPTION_NOTIFY_CONNECTION, guard_notify, guard, MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
-	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
+	    flags, 0, NULL, NULL, on_request, l->tag, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024), MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_CONNECTION_LIMIT,
+	    (unsigned)(HTTP_GUARD_MAX_CONNECTIONS + 16), MHD_OPTION_NOTIFY_CONNECTION, guard_notify, NULL,
+	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL, MHD_OPTION_END);
+	mhd_starting = false;
 	if (!d)
-		snprintf(err, errlen, "cannot listen on %s: %s", addr,
-		         mhd_last_error[0] ? mhd_last_error : "is the address in use, or the port privileged?");
+		snprintf(err, errlen, "cannot start the HTTP server: %s", mhd_last_error[0] ? mhd_last_error : "unknown");
 	return d;
 }
+
+static struct http_front_listener front_ls[3]; /* borrowed by http_front until http_stop */
 
 int http_start(struct server *srv, const struct http_site *acme, const struct http_site *mgmt,
                const struct http_site *crl, const char *cert_pem, const char *key_pem, char *err,
@@ -438,9 +441,6 @@ int http_start(struct server *srv, const struct http_site *acme, const struct ht
 	acme_site = acme;
 	mgmt_site = mgmt;
 	crl_site = crl;
-	http_tls_init(); /* without tickets every connection is a full handshake; not fatal */
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	unsigned threads = ncpu > 0 ? (unsigned)ncpu : 2;
 	struct http_guard_limits lim;
 	http_guard_defaults(&lim);
 	acme_guard = http_guard_new("acme", &lim);
@@ -451,51 +451,30 @@ int http_start(struct server *srv, const struct http_site *acme, const struct ht
 		http_stop();
 		return -1;
 	}
-	acme_daemon = start_one(srv->cfg->listen_address, &acme_daemon, acme_guard, cert_pem, key_pem, threads, err,
-	                        errlen);
-	if (!acme_daemon) {
-		http_stop();
-		return -1;
-	}
-	mgmt_daemon = start_one(srv->cfg->management_address, &mgmt_daemon, mgmt_guard, cert_pem, key_pem, 1, err,
-	                        errlen);
-	if (!mgmt_daemon) {
-		http_stop();
-		return -1;
-	}
+	size_t n = 0;
+	front_ls[n++] = (struct http_front_listener){"acme", srv->cfg->listen_address, cert_pem != NULL, start_one,
+	                                             &acme_tag, acme_guard, HTTP_MAX_BODY, front_refuse};
+	front_ls[n++] = (struct http_front_listener){"management", srv->cfg->management_address, cert_pem != NULL,
+	                                             start_one, &mgmt_tag, mgmt_guard, HTTP_MAX_BODY, front_refuse};
 	/* RFC 5280 §4.2.1.13: CRLs over plain http (a CRL is signed; TLS would be circular) */
-	if (srv->cfg->crl_listen_address[0]) {
-		crl_daemon = start_one(srv->cfg->crl_listen_address, &crl_daemon, crl_guard, NULL, NULL, 1, err, errlen);
-		if (!crl_daemon) {
-			http_stop();
-			return -1;
-		}
+	if (srv->cfg->crl_listen_address[0])
+		front_ls[n++] = (struct http_front_listener){"crl", srv->cfg->crl_listen_address, 0, start_one, &crl_tag,
+		                                             crl_guard, HTTP_MAX_BODY, front_refuse};
+	if (http_front_start(front_ls, n, cert_pem, key_pem, err, errlen) < 0) {
+		http_stop();
+		return -1;
 	}
 	return 0;
 }
 
 void http_quiesce(void)
 {
-	struct MHD_Daemon *ds[] = {acme_daemon, mgmt_daemon, crl_daemon};
-	for (size_t i = 0; i < 3; i++) {
-		if (!ds[i])
-			continue;
-		MHD_socket fd = MHD_quiesce_daemon(ds[i]);
-		if (fd != MHD_INVALID_SOCKET)
-			close(fd);
-	}
+	http_front_quiesce();
 }
 
 void http_stop(void)
 {
-	if (acme_daemon)
-		MHD_stop_daemon(acme_daemon);
-	if (mgmt_daemon)
-		MHD_stop_daemon(mgmt_daemon);
-	if (crl_daemon)
-		MHD_stop_daemon(crl_daemon);
-	http_tls_free();
-	acme_daemon = mgmt_daemon = crl_daemon = NULL;
+	http_front_stop(); /* the daemons too */
 	http_guard_free(acme_guard);
 	http_guard_free(mgmt_guard);
 	http_guard_free(crl_guard);

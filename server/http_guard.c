@@ -23,14 +23,16 @@ struct client_key {
 };
 
 struct http_guard;
-struct guard_conn {
-	struct guard_conn *prev, *next;
+struct http_guard_conn {
+	struct http_guard_conn *prev, *next;
 	struct http_guard *g;
 	struct client_key key;
 	char text[INET6_ADDRSTRLEN];
 	int fd;
 	double waiting_since; /* when the request being received began; 0 while one is handled */
 	bool closing;         /* shut down by the watchdog */
+	bool listed;          /* on g->conns: the front end has not closed it yet */
+	unsigned refs;        /* the front end's, and libmicrohttpd's once it has the connection */
 };
 
 struct http_guard {
@@ -38,7 +40,7 @@ struct http_guard {
 	struct http_guard_limits lim;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	struct guard_conn *conns; /* every open connection of the listener */
+	struct http_guard_conn *conns; /* every open connection of the listener */
 	unsigned nconns;
 	bool stop;
 	pthread_t watchdog;
@@ -94,9 +96,9 @@ static bool key_eq(const struct client_key *a, const struct client_key *b)
 }
 
 /* The watchdog: shut down connections whose request is later than the deadline. shutdown(), not
- * close(): the descriptor stays MHD's, which notices the closed socket and cleans up (the
- * CLOSED notification takes the connection off this list under the same lock, before MHD closes
- * the descriptor). */
+ * close(): the descriptor stays the front end's, which notices the closed socket and cleans up
+ * (http_guard_leave takes the connection off this list under the same lock, before the front end
+ * closes the descriptor). */
 static void *watch(void *arg)
 {
 	struct http_guard *g = arg;
@@ -112,7 +114,7 @@ static void *watch(void *arg)
 		pthread_cond_timedwait(&g->cv, &g->mu, &ts);
 		double now = util_now_mono();
 		unsigned n = 0;
-		for (struct guard_conn *c = g->conns; c; c = c->next) {
+		for (struct http_guard_conn *c = g->conns; c; c = c->next) {
 			if (c->closing || c->waiting_since == 0 || now - c->waiting_since < g->lim.request_seconds)
 				continue;
 			c->closing = true;
@@ -155,8 +157,8 @@ void http_guard_free(struct http_guard *g)
 	pthread_mutex_unlock(&g->mu);
 	if (g->watchdog_started)
 		pthread_join(g->watchdog, NULL);
-	while (g->conns) { /* only if the daemon was not stopped first */
-		struct guard_conn *c = g->conns;
+	while (g->conns) { /* only if the front end was not stopped first */
+		struct http_guard_conn *c = g->conns;
 		g->conns = c->next;
 		free(c);
 	}
@@ -165,16 +167,15 @@ void http_guard_free(struct http_guard *g)
 	free(g);
 }
 
-int http_guard_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+struct http_guard_conn *http_guard_admit(struct http_guard *g, const struct sockaddr *addr, int fd)
 {
-	struct http_guard *g = cls;
 	struct client_key k;
 	char text[INET6_ADDRSTRLEN];
 	if (key_of(addr, &k, text, sizeof text) < 0)
-		return MHD_YES; /* not IP (cannot happen on these listeners) */
+		snprintf(text, sizeof text, "unknown"); /* not IP (cannot happen on these listeners) */
 	pthread_mutex_lock(&g->mu);
 	unsigned held = 0;
-	for (struct guard_conn *c = g->conns; c; c = c->next)
+	for (struct http_guard_conn *c = g->conns; c && k.family; c = c->next)
 		held += key_eq(&c->key, &k);
 	const char *why = NULL;
 	if (g->nconns >= g->lim.max_connections)
@@ -183,53 +184,90 @@ int http_guard_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
 		why = "this address's connection limit is reached";
 	else if (g->nconns + g->lim.reserve >= g->lim.max_connections && held >= g->lim.reserve_holding)
 		why = "the last connections are kept for addresses that hold few";
-	if (why)
+	struct http_guard_conn *c = NULL;
+	if (why) {
 		g->refused++;
-	unsigned long refused = g->refused;
-	pthread_mutex_unlock(&g->mu);
-	if (why && (refused & (refused - 1)) == 0) /* the 1st, 2nd, 4th, 8th... refusal: no log flood */
-		log_info("%s listener: refused a connection from %s (holding %u): %s (%lu refused so far)", g->name,
-		         text, held, why, refused);
-	return why ? MHD_NO : MHD_YES;
-}
-
-void http_guard_notify(void *cls, struct MHD_Connection *conn, void **socket_context, int toe)
-{
-	struct http_guard *g = cls;
-	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
-		const union MHD_ConnectionInfo *fd = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-		const union MHD_ConnectionInfo *ad = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-		struct guard_conn *c = xcalloc(1, sizeof *c);
+	} else {
+		c = xcalloc(1, sizeof *c);
 		c->g = g;
-		c->fd = fd ? fd->connect_fd : -1;
-		key_of(ad ? ad->client_addr : NULL, &c->key, c->text, sizeof c->text);
+		c->fd = fd;
+		c->key = k;
+		c->refs = 1;
+		c->listed = true;
+		memcpy(c->text, text, sizeof c->text);
 		c->waiting_since = util_now_mono();
-		pthread_mutex_lock(&g->mu);
 		c->next = g->conns;
 		if (g->conns)
 			g->conns->prev = c;
 		g->conns = c;
 		g->nconns++;
-		pthread_mutex_unlock(&g->mu);
-		*socket_context = c;
-	} else if (toe == MHD_CONNECTION_NOTIFY_CLOSED && *socket_context) {
-		struct guard_conn *c = *socket_context;
-		pthread_mutex_lock(&g->mu);
+	}
+	unsigned long refused = g->refused;
+	pthread_mutex_unlock(&g->mu);
+	if (why && (refused & (refused - 1)) == 0) /* the 1st, 2nd, 4th, 8th... refusal: no log flood */
+		log_info("%s listener: refused a connection from %s (holding %u): %s (%lu refused so far)", g->name,
+		         text, held, why, refused);
+	return c;
+}
+
+/* Under g->mu: one reference fewer; true when c is to be freed. */
+static bool unref(struct http_guard_conn *c)
+{
+	return --c->refs == 0;
+}
+
+void http_guard_leave(struct http_guard_conn *c)
+{
+	if (!c)
+		return;
+	struct http_guard *g = c->g;
+	pthread_mutex_lock(&g->mu);
+	if (c->listed) {
 		if (c->prev)
 			c->prev->next = c->next;
 		else
 			g->conns = c->next;
 		if (c->next)
 			c->next->prev = c->prev;
+		c->listed = false;
 		g->nconns--;
-		pthread_mutex_unlock(&g->mu);
+	}
+	bool last = unref(c);
+	pthread_mutex_unlock(&g->mu);
+	if (last)
 		free(c);
+}
+
+void http_guard_hold(struct http_guard_conn *c)
+{
+	pthread_mutex_lock(&c->g->mu);
+	c->refs++;
+	pthread_mutex_unlock(&c->g->mu);
+}
+
+void http_guard_drop(struct http_guard_conn *c)
+{
+	if (!c)
+		return;
+	pthread_mutex_lock(&c->g->mu);
+	bool last = unref(c);
+	pthread_mutex_unlock(&c->g->mu);
+	if (last)
+		free(c);
+}
+
+void http_guard_notify(struct http_guard_conn *c, void **socket_context, int toe)
+{
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		*socket_context = c;
+	} else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		http_guard_drop(*socket_context);
 		*socket_context = NULL;
 	}
 }
 
 /* The connection's guard entry (its socket context), or NULL. */
-static struct guard_conn *conn_of(struct MHD_Connection *conn)
+static struct http_guard_conn *conn_of(struct MHD_Connection *conn)
 {
 	const union MHD_ConnectionInfo *s = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 	return s ? s->socket_context : NULL;
@@ -237,7 +275,7 @@ static struct guard_conn *conn_of(struct MHD_Connection *conn)
 
 void http_guard_request_in(struct MHD_Connection *conn)
 {
-	struct guard_conn *c = conn_of(conn);
+	struct http_guard_conn *c = conn_of(conn);
 	if (!c)
 		return;
 	pthread_mutex_lock(&c->g->mu);
@@ -247,7 +285,7 @@ void http_guard_request_in(struct MHD_Connection *conn)
 
 void http_guard_request_done(struct MHD_Connection *conn)
 {
-	struct guard_conn *c = conn_of(conn);
+	struct http_guard_conn *c = conn_of(conn);
 	if (!c)
 		return;
 	pthread_mutex_lock(&c->g->mu);

@@ -1,10 +1,10 @@
 /* http_guard: what keeps one client from making a listener unavailable (issue 9). For each
  * listener: a cap on connections in all, a cap per client address (IPv4 address, IPv6 /64), a
  * share of the connections kept for addresses that hold few, and one whole deadline for
- * receiving each request's headers and body (not a timeout that restarts at every byte). It is
- * wired into a libmicrohttpd daemon through three options (accept policy, connection
- * notifications) and two calls from the request path, so it does not depend on how TLS is
- * terminated. */
+ * receiving each request's headers and body (not a timeout that restarts at every byte). The
+ * front end (http_front) admits each connection at TCP accept, before its TLS handshake, so a
+ * client that never finishes one counts too; libmicrohttpd's side of the connection holds the
+ * same entry (connection notifications) and reports where each request stands. */
 #ifndef COBBLE_HTTP_GUARD_H
 #define COBBLE_HTTP_GUARD_H
 
@@ -28,6 +28,7 @@ struct http_guard_limits {
 };
 
 struct http_guard;
+struct http_guard_conn;
 struct MHD_Connection;
 
 /* A guard for one listener called name ("acme", "management", for logs), with a watchdog
@@ -38,10 +39,20 @@ void http_guard_free(struct http_guard *g);
 /* The default limits. */
 void http_guard_defaults(struct http_guard_limits *l);
 
-/* For MHD_OPTION_APC (cls = the guard): MHD_YES (1) to accept a connection from addr. */
-int http_guard_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen);
-/* For MHD_OPTION_NOTIFY_CONNECTION (cls = the guard); toe is enum MHD_ConnectionNotificationCode. */
-void http_guard_notify(void *cls, struct MHD_Connection *conn, void **socket_context, int toe);
+/* A connection from addr accepted on fd (the client's socket; the caller closes it only after
+ * http_guard_leave, and the watchdog may shut it down when its request is late): the entry,
+ * owned by the caller, or NULL when a limit refuses it (logged, without flooding). Its request
+ * deadline runs from now. */
+struct http_guard_conn *http_guard_admit(struct http_guard *g, const struct sockaddr *addr, int fd);
+/* The connection is closed: it no longer counts; drops the caller's reference. */
+void http_guard_leave(struct http_guard_conn *c);
+/* A second holder (libmicrohttpd's side of the connection) takes and drops its own reference;
+ * the entry is freed when both are gone. */
+void http_guard_hold(struct http_guard_conn *c);
+void http_guard_drop(struct http_guard_conn *c);
+/* For MHD_OPTION_NOTIFY_CONNECTION: at MHD_CONNECTION_NOTIFY_STARTED, c (held for MHD) becomes
+ * the connection's socket context; at CLOSED it is dropped. toe is the notification code. */
+void http_guard_notify(struct http_guard_conn *c, void **socket_context, int toe);
 /* The request on conn has arrived whole (headers and body): its deadline stops. */
 void http_guard_request_in(struct MHD_Connection *conn);
 /* The request on conn is over: the next one on this connection has its own deadline from now. */

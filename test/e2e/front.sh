@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# End-to-end: the listeners' front end (server/http_front.c, http_head.c). On the TLS ACME and
+# management listeners and the plain-HTTP CRL listener, every request head that breaks RFC 9112 or
+# a limit (414, 431, 400, 505, an early 413) gets an RFC 8555 problem document and never
+# libmicrohttpd's HTML; heads just inside the limits reach cobble's routes; a pipelined bad request
+# is answered in order. A client that never sends its ClientHello, or drips it, is closed at the
+# 5 s handshake deadline (test/e2e/front_client.py does the talking).
+# Run inside a private network namespace (test/run.sh does): nothing here leaves the machine.
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
+
+command -v python3 >/dev/null || { skip "front end-to-end" "python3 is not installed"; exit 0; }
+[ -x "$COBBLE_BIN" ] || { notok "cobble binary $COBBLE_BIN exists"; exit 1; }
+CRL_PORT=$(free_port)
+echo "{\"crlListenAddress\": \"127.0.0.1:$CRL_PORT\"}" >"$T/front.json"
+start_cobble -- -config "$T/front.json" || { notok "cobble starts"; exit 1; }
+ok "cobble listens on $ACME_PORT (ACME, TLS), $MGMT_PORT (management, TLS) and $CRL_PORT (CRL, plain HTTP)"
+
+client() { python3 "$ROOT/test/e2e/front_client.py" "$@" || _fails=$((_fails + 1)); }
+client acme localhost "$ACME_PORT" tls "$CA_BUNDLE"
+client management localhost "$MGMT_PORT" tls "$CA_BUNDLE"
+client crl 127.0.0.1 "$CRL_PORT" plain "$CA_BUNDLE"
+client acme 127.0.0.1 "$ACME_PORT" tls "$CA_BUNDLE" 5 # HTTP_FRONT_HANDSHAKE_SECONDS
+if grep -q "no TLS handshake within 5 s" "$COBBLE_LOG"; then ok "the handshake deadline is logged"
+else notok "the handshake deadline is logged"; fi
+if grep -q "acme listener: 414 to 127.0.0.1 before the request reached a handler" "$COBBLE_LOG"; then
+	ok "a refused head is logged with the listener, status and client address"
+else
+	notok "a refused head is logged with the listener, status and client address"
+fi
+stop_cobble
+finish
