@@ -304,8 +304,10 @@ static bool pump(struct conn *c)
 			c->in_len = c->in_fwd; /* never passed on */
 		/* the in buffer to MHD */
 		if (c->in_fwd > 0 && c->mhd_fd >= 0 && !c->mhd_wr_shut && c->mhd_w) {
-			ssize_t n = send(c->mhd_fd, c->in, c->in_fwd, MSG_NOSIGNAL);
-			if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			size_t want = c->in_fwd;
+			ssize_t n = send(c->mhd_fd, c->in, want, MSG_NOSIGNAL);
+			/* a stream socket takes less only when its buffer is full: the next edge says when */
+			if ((n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) || (n > 0 && (size_t)n < want))
 				c->mhd_w = false;
 			if (n > 0) {
 				memmove(c->in, c->in + n, c->in_len - (size_t)n);
@@ -325,8 +327,10 @@ static bool pump(struct conn *c)
 		}
 		/* MHD to the out buffer */
 		if (!c->mhd_eof && c->mhd_fd >= 0 && c->out_len < OUT_CAP && c->mhd_r) {
-			ssize_t n = recv(c->mhd_fd, c->out + c->out_len, OUT_CAP - c->out_len, 0);
-			if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			size_t want = OUT_CAP - c->out_len;
+			ssize_t n = recv(c->mhd_fd, c->out + c->out_len, want, 0);
+			/* less than asked: the socket is empty now, and new data brings a new edge */
+			if ((n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) || (n > 0 && (size_t)n < want))
 				c->mhd_r = false;
 			if (n > 0) {
 				http_head_response(&c->head, c->out + c->out_len, (size_t)n);
