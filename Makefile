@@ -115,7 +115,7 @@ asan: deps
 # The store, workq and issuer unit suites, and end-to-end suites whose flows run many requests and
 # validations at once, on a ThreadSanitizer build; any report fails (halt_on_error).
 TSAN_UNITS := test_store test_workq test_issuer test_va_results test_va_persist test_va_watchdog test_map
-TSAN_E2E   := hostile shutdown protocol listeners
+TSAN_E2E   := hostile shutdown protocol listeners front
 tsan: deps
 	@$(MAKE) --no-print-directory BUILD=build-tsan CC=clang \
 	  EXTRA_CFLAGS="-fsanitize=thread -fno-omit-frame-pointer -O1" EXTRA_LDFLAGS="-fsanitize=thread" all

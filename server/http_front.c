@@ -77,6 +77,7 @@ struct conn {
 	/* readiness from the edge-triggered events, cleared when a call would block: a side is
 	 * tried only when it may move, so an event costs no calls that are sure to fail */
 	bool cli_r, cli_w, mhd_r, mhd_w;
+	bool cli_hup; /* both directions of the client's socket are shut (e.g. by the guard's watchdog) */
 	bool dead; /* closed; freed after the current batch of events, which may still name it */
 };
 
@@ -277,6 +278,10 @@ static bool pump(struct conn *c)
 			}
 			return true;
 		}
+		if (c->cli_hup) { /* nothing can go either way any more */
+			conn_close(c);
+			return false;
+		}
 		bool refused = http_head_refused(&c->head);
 		/* the client to the in buffer */
 		if (!c->cli_eof && !refused && c->in_len < IN_CAP && (c->cli_r || (c->ssl && SSL_has_pending(c->ssl)))) {
@@ -360,6 +365,14 @@ static bool pump(struct conn *c)
 		if (refused && !c->answered && c->out_len == 0 && (http_head_idle(&c->head) || c->mhd_eof)) {
 			answer(c);
 			progress = true;
+		}
+		/* the client has ended and every request it completed has its whole answer: nothing more can
+		 * come (libmicrohttpd may wait on a request the client left unfinished until its own
+		 * timeout, and takes a closed socketpair for a hang-up at once) */
+		if (c->cli_eof && c->out_len == 0 && http_head_idle(&c->head) && !c->head.lost &&
+		    (!refused || c->answered)) {
+			conn_close(c);
+			return false;
 		}
 		if (c->mhd_eof && c->out_len == 0 && (!refused || c->answered)) {
 			if (c->cli_eof && !refused) {
@@ -537,6 +550,8 @@ static void *work(void *arg)
 				*wr |= (e & (EPOLLOUT | err)) != 0;
 				if (*k == EV_CLIENT && (e & EPOLLOUT)) /* a TLS read may have waited to write */
 					c->cli_r = true;
+				if (*k == EV_CLIENT && (e & (EPOLLHUP | EPOLLERR)))
+					c->cli_hup = true;
 				if (c->state == C_HANDSHAKE)
 					handshake(c);
 				else

@@ -27,5 +27,22 @@ if grep -q "acme listener: 414 to 127.0.0.1 before the request reached a handler
 else
 	notok "a refused head is logged with the listener, status and client address"
 fi
+# a client that sends half a request and goes: nothing of it stays open (the front end closes its
+# relay, and libmicrohttpd its end, at once rather than at a timeout)
+fds() { ls "/proc/$COBBLE_PID/fd" | wc -l; }
+before=$(fds)
+for _ in $(seq 20); do
+	python3 - "$ACME_PORT" "$CA_BUNDLE" <<'PY'
+import socket, ssl, sys
+c = ssl.create_default_context(cafile=sys.argv[2])
+s = c.wrap_socket(socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5), server_hostname="localhost")
+s.sendall(b"POST /acme/new-order HTTP/1.1\r\nHost: localhost\r\nContent-Length: 500\r\n\r\n{\"protected\":")
+s.close()
+PY
+done
+sleep 1
+after=$(fds)
+if [ "$after" -le $((before + 2)) ]; then ok "20 clients that left in mid-request hold no descriptors ($before -> $after)"
+else notok "20 clients that left in mid-request hold no descriptors ($before -> $after)"; fi
 stop_cobble
 finish
