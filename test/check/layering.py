@@ -14,7 +14,7 @@ GROUPS = [
     (re.compile(r"^server/wfe(_.*)?$"), "server/wfe"),
     (re.compile(r"^server/cmd(_.*)?$"), "server/cmd"),
 ]
-INTERNAL = re.compile(r"^(?P<mod>(common|server)/[a-z0-9]+)_internal$")
+INTERNAL = re.compile(r"^(?P<mod>(common|server)/[a-z0-9_]+?)_internal$")
 
 # Lower numbers are lower in the house; a file may include its own layer or lower ones. A module
 # missing here is still checked for circles (and named in a comment line, so it gets a layer).
