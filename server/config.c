@@ -3,6 +3,8 @@
 #include "common/b64.h"
 #include "common/util.h"
 #include "server/challenge.h"
+#include "server/http_front.h"
+#include "server/http_guard.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -52,6 +54,12 @@ void config_defaults(struct config *c)
 	c->caa = true;
 	snprintf(c->dnssec, sizeof c->dnssec, "off");
 	c->dns_timeout_ms = 5000;
+	c->listeners.max_connections = HTTP_GUARD_MAX_CONNECTIONS;
+	c->listeners.per_address = HTTP_GUARD_PER_ADDRESS;
+	c->listeners.reserve = HTTP_GUARD_RESERVE;
+	c->listeners.reserve_holding = HTTP_GUARD_RESERVE_HOLDING;
+	c->listeners.request_seconds = (int)HTTP_GUARD_REQUEST_SECONDS;
+	c->listeners.handshake_seconds = (int)HTTP_FRONT_HANDSHAKE_SECONDS;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	c->va_workers = ncpu > 0 ? (int)(ncpu * 4) : 8;
 	c->va_queue = 4096;
@@ -385,6 +393,23 @@ static const struct key dns_keys[] = {
     INT("timeoutMs", dns_timeout_ms),
 };
 
+static const struct key listener_keys[] = {
+    INT("maxConnections", listeners.max_connections),
+    INT("perAddress", listeners.per_address),
+    INT("reserve", listeners.reserve),
+    INT("reserveHolding", listeners.reserve_holding),
+    INT("requestSeconds", listeners.request_seconds),
+    INT("handshakeSeconds", listeners.handshake_seconds),
+};
+
+static int parse_listeners(struct config *c, json_t *v, const char *where, const char *name, char *err,
+                           size_t errlen)
+{
+	if (!json_is_object(v))
+		return unknown_key(where, name, err, errlen);
+	return load_section(c, v, listener_keys, NKEYS(listener_keys), "listeners.", err, errlen);
+}
+
 static int parse_persist(struct config *c, json_t *v, const char *where, const char *name, char *err,
                          size_t errlen)
 {
@@ -431,6 +456,7 @@ static const struct key top_keys[] = {
     INT("alternateRoots", ca.alternate_roots),
     FN("dnsPersist", parse_persist),
     FN("dns", parse_dns),
+    FN("listeners", parse_listeners),
     INT("vaWorkers", va_workers),
     INT("maxOrders", max_orders),
     STR("logLevel", log_level),
@@ -773,6 +799,19 @@ int config_validate(const struct config *c, char *err, size_t errlen)
 		return fail(err, errlen, "dns.timeoutMs: expected 100 to 60000");
 	if (c->max_orders < 0)
 		return fail(err, errlen, "maxOrders: expected 0 (no cap) or the number of orders to keep");
+	const int lmax = c->listeners.max_connections;
+	if (lmax < 1 || lmax > 100000)
+		return fail(err, errlen, "listeners.maxConnections: expected 1 to 100000");
+	if (c->listeners.per_address < 1 || c->listeners.per_address > lmax)
+		return fail(err, errlen, "listeners.perAddress: expected 1 to listeners.maxConnections (%d)", lmax);
+	if (c->listeners.reserve < 0 || c->listeners.reserve >= lmax)
+		return fail(err, errlen, "listeners.reserve: expected 0 to listeners.maxConnections - 1 (%d)", lmax - 1);
+	if (c->listeners.reserve_holding < 1)
+		return fail(err, errlen, "listeners.reserveHolding: expected 1 or more connections");
+	if (c->listeners.request_seconds < 1 || c->listeners.request_seconds > 3600)
+		return fail(err, errlen, "listeners.requestSeconds: expected 1 to 3600");
+	if (c->listeners.handshake_seconds < 1 || c->listeners.handshake_seconds > 3600)
+		return fail(err, errlen, "listeners.handshakeSeconds: expected 1 to 3600");
 	if (c->va_workers < 1 || c->va_workers > 256)
 		return fail(err, errlen, "vaWorkers: expected 1 to 256");
 	if (strcmp(c->log_format, "text") != 0 && strcmp(c->log_format, "json") != 0)

@@ -78,6 +78,11 @@ struct config {
 	char dnssec[16];                /* off, validate, require */
 	char trust_anchor[512];
 	int dns_timeout_ms;
+	/* listeners (README "Reliability"): the guard's limits and the front end's handshake deadline */
+	struct {
+		int max_connections, per_address, reserve, reserve_holding;
+		int request_seconds, handshake_seconds;
+	} listeners;
 	/* VA and knobs (Pebble's environment variables) */
 	int va_workers, va_queue;
 	int max_orders;       /* maxOrders: the store's cap on orders (0: none); oldest finished go first */

@@ -423,7 +423,7 @@ static struct MHD_Daemon *start_one(const struct http_front_listener *l, char *e
 	    flags, 0, NULL, NULL, on_request, l->tag, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024), MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_CONNECTION_LIMIT,
-	    (unsigned)(HTTP_GUARD_MAX_CONNECTIONS + 16), MHD_OPTION_NOTIFY_CONNECTION, guard_notify, NULL,
+	    (unsigned)the_server->cfg->listeners.max_connections + 16, MHD_OPTION_NOTIFY_CONNECTION, guard_notify, NULL,
 	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL, MHD_OPTION_END);
 	mhd_starting = false;
 	if (!d)
@@ -441,8 +441,11 @@ int http_start(struct server *srv, const struct http_site *acme, const struct ht
 	acme_site = acme;
 	mgmt_site = mgmt;
 	crl_site = crl;
-	struct http_guard_limits lim;
-	http_guard_defaults(&lim);
+	const struct config *cfg = srv->cfg;
+	const struct http_guard_limits lim = {
+	    (unsigned)cfg->listeners.max_connections, (unsigned)cfg->listeners.per_address,
+	    (unsigned)cfg->listeners.reserve,         (unsigned)cfg->listeners.reserve_holding,
+	    cfg->listeners.request_seconds};
 	acme_guard = http_guard_new("acme", &lim);
 	mgmt_guard = http_guard_new("management", &lim);
 	crl_guard = http_guard_new("crl", &lim);
@@ -451,15 +454,16 @@ int http_start(struct server *srv, const struct http_site *acme, const struct ht
 		http_stop();
 		return -1;
 	}
+	const double hs = cfg->listeners.handshake_seconds;
 	size_t n = 0;
 	front_ls[n++] = (struct http_front_listener){"acme", srv->cfg->listen_address, cert_pem != NULL, start_one,
-	                                             &acme_tag, acme_guard, HTTP_MAX_BODY, front_refuse};
+	                                             &acme_tag, acme_guard, HTTP_MAX_BODY, hs, front_refuse};
 	front_ls[n++] = (struct http_front_listener){"management", srv->cfg->management_address, cert_pem != NULL,
-	                                             start_one, &mgmt_tag, mgmt_guard, HTTP_MAX_BODY, front_refuse};
+	                                             start_one, &mgmt_tag, mgmt_guard, HTTP_MAX_BODY, hs, front_refuse};
 	/* RFC 5280 §4.2.1.13: CRLs over plain http (a CRL is signed; TLS would be circular) */
 	if (srv->cfg->crl_listen_address[0])
 		front_ls[n++] = (struct http_front_listener){"crl", srv->cfg->crl_listen_address, 0, start_one, &crl_tag,
-		                                             crl_guard, HTTP_MAX_BODY, front_refuse};
+		                                             crl_guard, HTTP_MAX_BODY, hs, front_refuse};
 	if (http_front_start(front_ls, n, cert_pem, key_pem, err, errlen) < 0) {
 		http_stop();
 		return -1;

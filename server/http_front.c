@@ -498,7 +498,7 @@ static void accept_on(struct worker *w, struct listener *l)
 			continue;
 		}
 		c->state = C_HANDSHAKE;
-		c->deadline = util_now_mono() + HTTP_FRONT_HANDSHAKE_SECONDS;
+		c->deadline = util_now_mono() + l->cfg->handshake_seconds;
 		c->ssl = w->nspare ? w->spare[--w->nspare] : SSL_new(l->ctx);
 		if (!c->ssl || SSL_set_fd(c->ssl, fd) != 1) {
 			log_error("%s listener: SSL_new failed", l->cfg->name);
@@ -522,7 +522,7 @@ static void sweep(struct worker *w, double now)
 			w->hs_timeouts++;
 			if ((w->hs_timeouts & (w->hs_timeouts - 1)) == 0) /* 1st, 2nd, 4th...: no log flood */
 				log_info("%s listener: closing the connection from %s: no TLS handshake within %.0f s (%lu so far)",
-				         c->l->cfg->name, c->peer_text, HTTP_FRONT_HANDSHAKE_SECONDS, w->hs_timeouts);
+				         c->l->cfg->name, c->peer_text, c->l->cfg->handshake_seconds, w->hs_timeouts);
 		}
 		conn_close(c);
 	}

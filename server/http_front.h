@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HTTP_FRONT_HANDSHAKE_SECONDS 5.0 /* the whole TLS handshake, from the TCP accept */
+#define HTTP_FRONT_HANDSHAKE_SECONDS 5.0 /* default: the whole TLS handshake, from the TCP accept */
 #define HTTP_FRONT_LINGER_SECONDS 2.0    /* reading what a refused client still sends, after the answer */
 
 struct MHD_Daemon;
@@ -31,6 +31,7 @@ struct http_front_listener {
 	void *tag;                 /* for daemon(): which site */
 	struct http_guard *guard;
 	uint64_t body_limit;       /* a declared Content-Length over it is answered 413 here */
+	double handshake_seconds;  /* the whole TLS handshake, from the TCP accept */
 	/* The whole HTTP response (status line, headers, body) refusing a request head with status and
 	 * a sentence for the client; host is the head's Host field ("" if none came); the front end
 	 * frees the result. NULL: the connection is just closed. */

@@ -48,15 +48,6 @@ struct http_guard {
 	unsigned long refused, timed_out;
 };
 
-void http_guard_defaults(struct http_guard_limits *l)
-{
-	l->max_connections = HTTP_GUARD_MAX_CONNECTIONS;
-	l->per_address = HTTP_GUARD_PER_ADDRESS;
-	l->reserve = HTTP_GUARD_RESERVE;
-	l->reserve_holding = HTTP_GUARD_RESERVE_HOLDING;
-	l->request_seconds = HTTP_GUARD_REQUEST_SECONDS;
-}
-
 static int key_of(const struct sockaddr *sa, struct client_key *k, char *text, size_t textlen)
 {
 	static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};

@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <sys/socket.h>
 
-/* The defaults (README "Reliability"). */
+/* The defaults (README "Reliability"; config_defaults reads them, the "listeners" keys change them). */
 #define HTTP_GUARD_MAX_CONNECTIONS 1000 /* per listener */
 #define HTTP_GUARD_PER_ADDRESS 256      /* connections one client address may hold */
 #define HTTP_GUARD_RESERVE 100          /* the last connections: only for addresses holding < 4 */
@@ -36,8 +36,6 @@ struct MHD_Connection;
 struct http_guard *http_guard_new(const char *name, const struct http_guard_limits *l);
 /* Stop the watchdog and free. After the daemon is stopped. NULL is a no-op. */
 void http_guard_free(struct http_guard *g);
-/* The default limits. */
-void http_guard_defaults(struct http_guard_limits *l);
 
 /* A connection from addr accepted on fd (the client's socket; the caller closes it only after
  * http_guard_leave, and the watchdog may shut it down when its request is late): the entry,

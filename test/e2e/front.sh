@@ -45,4 +45,28 @@ after=$(fds)
 if [ "$after" -le $((before + 2)) ]; then ok "20 clients that left in mid-request hold no descriptors ($before -> $after)"
 else notok "20 clients that left in mid-request hold no descriptors ($before -> $after)"; fi
 stop_cobble
+
+# the listeners keys: a 2 s handshake deadline, and a limit of 3 connections per address
+echo '{"listeners": {"handshakeSeconds": 2, "perAddress": 3, "reserve": 0}}' >"$T/limits.json"
+start_cobble -- -config "$T/limits.json" || { notok "cobble starts with listeners keys"; exit 1; }
+client acme-2s 127.0.0.1 "$ACME_PORT" tls "$CA_BUNDLE" 2
+held=$(python3 - "$ACME_PORT" <<'PY'
+import socket, sys, time
+socks = [socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=2) for _ in range(6)]
+time.sleep(0.5)
+alive = 0
+for s in socks:
+    s.setblocking(False)
+    try:
+        alive += s.recv(1) != b""
+    except BlockingIOError:
+        alive += 1
+    except OSError:
+        pass
+print(alive)
+PY
+)
+if [ "$held" = 3 ]; then ok "listeners.perAddress 3: three of six connections from one address stay open"
+else notok "listeners.perAddress 3: three of six connections from one address stay open (got $held)"; fi
+stop_cobble
 finish

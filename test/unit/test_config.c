@@ -122,6 +122,8 @@ static const char every_key[] =
     " \"caa\": false, \"caaIdentities\": [\"a.test\", \"b.test\", \"c.test\"],"
     " \"dns\": {\"resolvers\": [\"127.0.0.1:53\", \"[::1]:5353\"], \"dnssec\": \"require\","
     " \"trustAnchor\": \"anchor.key\", \"timeoutMs\": 100},"
+    " \"listeners\": {\"maxConnections\": 50, \"perAddress\": 5, \"reserve\": 10, \"reserveHolding\": 2,"
+    " \"requestSeconds\": 30, \"handshakeSeconds\": 3},"
     " \"vaWorkers\": 11, \"logLevel\": \"debug\", \"logFormat\": \"json\", \"strict\": true}";
 
 static void test_every_key_is_read_into_its_field(void **state)
@@ -166,6 +168,12 @@ static void test_every_key_is_read_into_its_field(void **state)
 		assert_int_equal(c.nchallenges, 1);
 		assert_true(config_challenge_enabled(&c, "dns-01"));
 		assert_false(config_challenge_enabled(&c, "http-01"));
+		assert_int_equal(c.listeners.max_connections, 50);
+		assert_int_equal(c.listeners.per_address, 5);
+		assert_int_equal(c.listeners.reserve, 10);
+		assert_int_equal(c.listeners.reserve_holding, 2);
+		assert_int_equal(c.listeners.request_seconds, 30);
+		assert_int_equal(c.listeners.handshake_seconds, 3);
 		assert_int_equal(c.ca.key_type, CA_KEY_RSA2048);
 		assert_int_equal(c.ca.validity_days, 8);
 		assert_int_equal(c.ca.chain_length, 2);
@@ -232,6 +240,9 @@ static const struct bad_case bad_files[] = {
      "unknown key \"dns.resolver\""},
     {"dnsPersist that is not an object is not a section", "{\"dnsPersist\": true}", "unknown key \"dnsPersist\""},
     {"dns that is not an object is not a section", "{\"dns\": []}", "unknown key \"dns\""},
+    {"listeners that is not an object is not a section", "{\"listeners\": 5}", "unknown key \"listeners\""},
+    {"an unknown key inside listeners is named with its section", "{\"listeners\": {\"maxConns\": 5}}",
+     "unknown key \"listeners.maxConns\""},
     {"a string key given a number", "{\"listenAddress\": 14000}", "listenAddress: expected a string"},
     {"a string longer than its field", "{\"logLevel\": \"aaaaaaaaaaaaaaaaaaaa\"}", "logLevel: expected a string"},
     {"an integer key given a string", "{\"httpPort\": \"5002\"}", "httpPort: expected an integer"},
@@ -356,6 +367,17 @@ static const struct bad_case bad_configs[] = {
      "dns.trustAnchor: a trust anchor file is required when dns.dnssec is not \"off\" (cobble never downloads one)"},
     {"the DNS timeout from 100 ms", "{\"dns\": {\"timeoutMs\": 99}}", "dns.timeoutMs: expected 100 to 60000"},
     {"the DNS timeout to a minute", "{\"dns\": {\"timeoutMs\": 60001}}", "dns.timeoutMs: expected 100 to 60000"},
+    {"a listener takes at least one connection", "{\"listeners\": {\"maxConnections\": 0}}",
+     "listeners.maxConnections: expected 1 to 100000"},
+    {"an address holds no more than the listener", "{\"listeners\": {\"perAddress\": 1001}}",
+     "listeners.perAddress: expected 1 to listeners.maxConnections (1000)"},
+    {"the reserve leaves room for others", "{\"listeners\": {\"maxConnections\": 10, \"perAddress\": 5, "
+     "\"reserve\": 10}}",
+     "listeners.reserve: expected 0 to listeners.maxConnections - 1 (9)"},
+    {"the handshake deadline from a second", "{\"listeners\": {\"handshakeSeconds\": 0}}",
+     "listeners.handshakeSeconds: expected 1 to 3600"},
+    {"the request deadline to an hour", "{\"listeners\": {\"requestSeconds\": 3601}}",
+     "listeners.requestSeconds: expected 1 to 3600"},
     {"vaWorkers from 1", "{\"vaWorkers\": 0}", "vaWorkers: expected 1 to 256"},
     {"vaWorkers to 256", "{\"vaWorkers\": 257}", "vaWorkers: expected 1 to 256"},
     {"logFormat is text or json", "{\"logFormat\": \"xml\"}", "logFormat: expected \"text\" or \"json\""},
