@@ -10,7 +10,7 @@
 
 struct event {
 	time_t when;
-	char kind[16];      /* "validation", "order", "certificate", "revocation" */
+	char kind[16];      /* "validation", "caa" (recheck at issuance), "order", "certificate", "revocation" */
 	char subject[300];  /* e.g. "dns-persist-01 *.example.com" */
 	char account[24];
 	char verdict[16];   /* "valid", "invalid", "pending", "issued", ... */

@@ -19,15 +19,20 @@
 struct issuer {
 	struct server *srv; /* borrowed */
 	struct workq *q;
+	issuer_caa_fn caa;  /* NULL: no CAA recheck */
+	void *caa_ctx;
 };
 
 /* One finalize waiting for a signing thread; owned by the queue, freed by issue_run. */
 struct issue_job {
 	struct server *srv;
+	const struct issuer *is;
 	char order_id[STORE_ID_LEN + 1];
 	char account_id[STORE_ID_LEN + 1];
+	char *account_url;
 	EVP_PKEY *pub;
 	struct identifier *idents;
+	char (*authz_ids)[STORE_ID_LEN + 1]; /* one per identifier */
 	size_t nidents;
 	time_t nb, na;
 };
@@ -43,6 +48,17 @@ struct issuer *issuer_new(struct server *srv, size_t workers, size_t queue)
 		return NULL;
 	}
 	return is;
+}
+
+void issuer_set_caa(struct issuer *is, issuer_caa_fn fn, void *ctx)
+{
+	is->caa = fn;
+	is->caa_ctx = ctx;
+}
+
+bool issuer_caa_stale(time_t checked_at, time_t now)
+{
+	return now - checked_at > ISSUER_CAA_RECHECK_SECONDS;
 }
 
 void issuer_free(struct issuer *is)
@@ -173,15 +189,77 @@ static void issue_job_free(struct issue_job *job)
 {
 	EVP_PKEY_free(job->pub);
 	free(job->idents);
+	free(job->authz_ids);
+	free(job->account_url);
 	free(job);
 }
 
-/* A signing thread: sign, then record the certificate and finish the order (valid, or invalid
- * with serverInternal when signing failed). */
+/* BR §3.2.2.8: CAA again for every dns identifier whose authorization's CAA check is older than
+ * ISSUER_CAA_RECHECK_SECONDS; a permit refreshes that time. Returns 0 (sign), or -1 with p
+ * naming the identifier, the age and what CAA said. */
+static int recheck_caa(const struct issue_job *job, struct problem *p)
+{
+	const struct issuer *is = job->is;
+	const struct config *cfg = job->srv->cfg;
+	if (!is->caa || !cfg->caa || cfg->va_always_valid)
+		return 0;
+	int rc = 0;
+	for (size_t i = 0; i < job->nidents && rc == 0; i++) {
+		struct authz a = {0};
+		if (strcmp(job->idents[i].type, "dns") != 0 || store_authz_get(job->srv->store, job->authz_ids[i], &a) < 0)
+			continue; /* RFC 8659 is about domain names; an authz gone meanwhile has nothing to recheck */
+		time_t now = util_clock(); /* POST /clock moves it */
+		long hours = (long)((now - a.caa_checked_at) / 3600);
+		const char *name = job->idents[i].value;
+		if (!issuer_caa_stale(a.caa_checked_at, now)) {
+			store_authz_clear(&a);
+			continue;
+		}
+		char subject[300];
+		snprintf(subject, sizeof subject, "caa recheck %s", name);
+		struct issuer_caa_check c = {a.ident.value, a.wildcard, a.validated_by, job->account_url};
+		char said[512] = "";
+		struct problem got;
+		if (is->caa(is->caa_ctx, &c, said, sizeof said, &got) == 0) {
+			store_authz_caa_checked(job->srv->store, a.id, now);
+			log_info("caa recheck at issuance: %s order=%s account=%s last check %ld h old -> permitted: %s",
+			         name, job->order_id, job->account_id, hours, said);
+			events_add("caa", subject, job->account_id, "valid", "checked again at issuance of order %s "
+			           "(last check %ld h old, over %ld h): permitted, %s", job->order_id, hours,
+			           ISSUER_CAA_RECHECK_SECONDS / 3600, said);
+		} else {
+			/* RFC 8659 §3: a failed lookup forbids issuance as much as a forbidding record */
+			bool internal = strcmp(got.type, PROB_SERVER_INTERNAL) == 0;
+			problem_set(p, internal ? PROB_SERVER_INTERNAL : PROB_CAA, internal ? 500 : 403,
+			            "CAA checked again at issuance for %s, because its %s was %ld hours old (CA/B Forum "
+			            "BR §3.2.2.8: CAA within 8 hours before issuance; cobble, like Let's Encrypt, checks "
+			            "again past %ld), and it refused: %s",
+			            name, a.caa_checked_at == a.validated_at ? "validation" : "last CAA check", hours,
+			            ISSUER_CAA_RECHECK_SECONDS / 3600, got.detail);
+			log_info("caa recheck at issuance: %s order=%s account=%s last check %ld h old -> refused: %s", name,
+			         job->order_id, job->account_id, hours, got.detail);
+			events_add("caa", subject, job->account_id, "invalid", "order %s: %s", job->order_id, p->detail);
+			rc = -1;
+		}
+		store_authz_clear(&a);
+	}
+	return rc;
+}
+
+/* A signing thread: recheck CAA where due, sign, then record the certificate and finish the
+ * order (valid, or invalid with caa when the recheck refused or serverInternal when signing
+ * failed). */
 static void issue_run(void *state, void *arg)
 {
 	struct issue_job *job = arg;
 	struct server *srv = job->srv;
+	struct problem refused;
+	if (recheck_caa(job, &refused) < 0) {
+		store_order_finish(srv->store, job->order_id, NULL, &refused);
+		events_add("certificate", job->order_id, job->account_id, "failed", "%s", refused.detail);
+		issue_job_free(job);
+		return;
+	}
 	const char **dns = xcalloc(job->nidents, sizeof *dns), **ips = xcalloc(job->nidents, sizeof *ips);
 	size_t nd = 0, ni = 0;
 	for (size_t i = 0; i < job->nidents; i++) {
@@ -224,15 +302,20 @@ static void issue_run(void *state, void *arg)
 	issue_job_free(job);
 }
 
-int issuer_submit(struct issuer *is, const struct order *o, EVP_PKEY **pub, struct problem *p)
+int issuer_submit(struct issuer *is, const struct order *o, const char *account_url, EVP_PKEY **pub,
+                  struct problem *p)
 {
 	const struct config *cfg = is->srv->cfg;
 	struct issue_job *job = xcalloc(1, sizeof *job);
 	job->srv = is->srv;
+	job->is = is;
 	memcpy(job->order_id, o->id, sizeof job->order_id);
 	memcpy(job->account_id, o->account_id, sizeof job->account_id);
+	job->account_url = xstrdup(account_url ? account_url : "");
 	job->idents = xcalloc(o->nidents, sizeof *job->idents);
 	memcpy(job->idents, o->idents, o->nidents * sizeof *job->idents);
+	job->authz_ids = xcalloc(o->nidents, sizeof *job->authz_ids);
+	memcpy(job->authz_ids, o->authz_ids, o->nidents * sizeof *job->authz_ids);
 	job->nidents = o->nidents;
 	job->nb = o->not_before;
 	job->na = o->not_after;

@@ -5,6 +5,7 @@
 #define COBBLE_ISSUER_H
 
 #include <openssl/evp.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
 
@@ -38,10 +39,33 @@ int issuer_check_profile(const struct config *cfg, const char *name, struct prob
 /* RFC 8555 §7.4: the CSR must name exactly the order's identifiers, no more and no fewer.
  * Returns 0, or -1 with badCSR in p naming the extra and the missing names. */
 int issuer_csr_matches(const struct order *o, const struct ca_csr *csr, struct problem *p);
-/* Queue the signing of order o (already moved to processing) for the key *pub. On success the
- * job owns the key and *pub is set to NULL; the job finishes the order valid or invalid. Returns
- * 0, or -1 when the queue is full: the order is ready again, *pub stays the caller's and p says
- * rateLimited (HTTP 429); the caller adds Retry-After. */
-int issuer_submit(struct issuer *is, const struct order *o, EVP_PKEY **pub, struct problem *p);
+/* CA/Browser Forum BR §3.2.2.8: CAA is checked within 8 hours before issuance. Like Let's
+ * Encrypt (Boulder's caaRecheckDuration), a signing job checks CAA again for every dns
+ * identifier whose authorization's last CAA check is older than this by cobble's clock. */
+#define ISSUER_CAA_RECHECK_SECONDS (7L * 3600)
+/* True when a CAA check made at checked_at (cobble's clock) is too old to issue on at now. */
+bool issuer_caa_stale(time_t checked_at, time_t now);
+/* One CAA check again at issuance: what the validation's own check used. Strings borrowed. */
+struct issuer_caa_check {
+	const char *name;        /* the dns identifier, without "*." */
+	bool wildcard;
+	const char *method;      /* the challenge type the authorization was validated by */
+	const char *account_url; /* as the client sees it (RFC 8657 accounturi) */
+};
+/* The check itself, on the signing thread (it may wait on DNS up to its own deadline). Returns
+ * 0 when CAA permits, with what permitted it in said; or -1 with p filled (caa: forbidden, or the
+ * lookup failed; serverInternal: cobble's own failure). */
+typedef int (*issuer_caa_fn)(void *ctx, const struct issuer_caa_check *c, char *said, size_t saidlen,
+                             struct problem *p);
+/* Wire in the CAA check (main: va_caa_recheck, which lives above the issuer). Before the first
+ * submit. Without one, or with `caa` off or VA_ALWAYS_VALID on, nothing is checked again. */
+void issuer_set_caa(struct issuer *is, issuer_caa_fn fn, void *ctx);
+/* Queue the signing of order o (already moved to processing) for the key *pub; account_url
+ * (copied) is the order's account as the client sees it. On success the job owns the key and
+ * *pub is set to NULL; the job rechecks CAA where due, then finishes the order valid or invalid.
+ * Returns 0, or -1 when the queue is full: the order is ready again, *pub stays the caller's and
+ * p says rateLimited (HTTP 429); the caller adds Retry-After. */
+int issuer_submit(struct issuer *is, const struct order *o, const char *account_url, EVP_PKEY **pub,
+                  struct problem *p);
 
 #endif

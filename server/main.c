@@ -277,6 +277,7 @@ static int run_server(int argc, char **argv)
 		fprintf(stderr, "cobble: could not start the signing threads\n");
 		goto out;
 	}
+	issuer_set_caa(srv.issuer, va_caa_recheck, &srv); /* BR §3.2.2.8: the issuer sits below the VA */
 	const struct http_site acme_site = {wfe_routes, wfe_nroutes, NULL, wfe_faults, PATH_DIRECTORY};
 	const struct http_site mgmt_site = {NULL, 0, mgmt_route, NULL, NULL};
 	const struct http_site crl_site = {NULL, 0, mgmt_crl_listener, NULL, NULL};

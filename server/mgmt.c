@@ -414,7 +414,7 @@ static void index_page(struct req *r)
 	fputs("</ul>\n<p>Certificate status: <code>/cert-status-by-serial/&lt;hex&gt;</code>; renewalInfo "
 	      "test hook: <code>POST /set-renewal-info/</code></p>\n", f);
 	fails_table(f, c, r->srv->fails);
-	events_table(f, "Recent validations", "validation", NULL);
+	events_table(f, "Recent validations", "validation", "caa"); /* caa: the rechecks at issuance */
 	events_table(f, "Recent orders and certificates", "order", "certificate");
 	conformance_table(f);
 	fputs("</body></html>\n", f);

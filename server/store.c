@@ -355,6 +355,15 @@ int store_authz_get(struct store *s, const char *id, struct authz *out)
 	return a ? 0 : -1;
 }
 
+void store_authz_caa_checked(struct store *s, const char *id, time_t when)
+{
+	pthread_mutex_lock(&s->lock);
+	struct authz *a = map_get(s->authzs, id);
+	if (a && when > a->caa_checked_at)
+		a->caa_checked_at = when;
+	pthread_mutex_unlock(&s->lock);
+}
+
 int store_authz_find_valid(struct store *s, const char *account_id, const struct identifier *ident,
                            bool wildcard, time_t now,
                            bool (*accept)(const struct authz *a, time_t now, void *ctx), void *ctx,
@@ -517,6 +526,7 @@ int store_challenge_finish(struct store *s, const char *authz_id, const char *ch
 			index_valid(s, a);
 			snprintf(a->validated_by, sizeof a->validated_by, "%s", c->type);
 			a->validated_at = now;
+			a->caa_checked_at = now; /* the VA checks CAA before a valid verdict (spec §5) */
 			a->record_ttl = o->record_ttl;
 			a->has_persist_until = o->has_persist_until;
 			a->persist_until = o->persist_until;

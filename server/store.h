@@ -72,6 +72,7 @@ struct authz {
 	uint32_t record_ttl;         /* dns-persist-01: TTL of the validating record */
 	bool has_persist_until;
 	uint64_t persist_until;
+	time_t caa_checked_at;       /* the last CAA check: at validation, then each recheck at issuance */
 };
 
 struct order {
@@ -152,6 +153,8 @@ int store_authz_find_valid(struct store *s, const char *account_id, const struct
                            bool wildcard, time_t now,
                            bool (*accept)(const struct authz *a, time_t now, void *ctx), void *ctx,
                            char out_id[STORE_ID_LEN + 1]);
+/* BR §3.2.2.8: CAA was checked again at `when` (cobble's clock) and permitted; later is kept. */
+void store_authz_caa_checked(struct store *s, const char *id, time_t when);
 /* Client deactivation (RFC 8555 §7.5.2): pending or valid → deactivated. */
 int store_authz_deactivate(struct store *s, const char *id, struct problem *p);
 /* Challenge POST: the authz must be pending (else a problem) and the challenge pending (or

@@ -3,11 +3,14 @@
  * climb from F towards the root to the first non-empty CAA RRset and let caa_decide judge it. */
 #include "common/caa.h"
 #include "common/dns.h"
+#include "common/log.h"
 #include "common/util.h"
 #include "server/config.h"
+#include "server/issuer.h"
 #include "server/va.h"
 
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,6 +43,50 @@ int va_caa_lookup(struct dns *dns, const char *fqdn, struct dns_answer *ans, con
 	}
 }
 
+/* The one decision, for a validation and for its recheck at issuance: the same identities,
+ * method, account URL and wildcard rule (RFC 8659 §4, RFC 8657). */
+static void decide(const struct config *cfg, const struct dns_answer *ans, const char *owner, bool wildcard,
+                   const char *account_url, const char *method, struct caa_verdict *v)
+{
+	size_t nids;
+	const char *const *ids = config_caa_identities(cfg, &nids);
+	struct caa_request req = {ids, nids, wildcard, account_url, method};
+	caa_decide((const char *const *)ans->caa, ans->result == DNS_OK ? ans->ncaa : 0, owner, &req, v);
+}
+
+int va_caa_recheck(void *ctx, const struct issuer_caa_check *c, char *said, size_t saidlen, struct problem *p)
+{
+	const struct server *srv = ctx;
+	struct dns_options opt;
+	va_dns_options(srv->cfg, &opt);
+	char err[256];
+	struct dns *dns = dns_new(&opt, err, sizeof err);
+	if (!dns) {
+		log_error("va_caa_recheck: dns_new failed: %s", err);
+		return problem_set(p, PROB_SERVER_INTERNAL, 500, "cobble could not start a DNS resolver for the CAA "
+		                   "check; see the server log");
+	}
+	/* the same bound as a validation's: the signing thread never waits longer */
+	dns_set_deadline(dns, util_now_mono() + VA_DEADLINE_SECONDS);
+	struct dns_answer ans = {0};
+	const char *owner = c->name;
+	int rc = -1;
+	if (va_caa_lookup(dns, c->name, &ans, &owner, p) < 0)
+		goto out;
+	struct caa_verdict v;
+	decide(srv->cfg, &ans, owner, c->wildcard, c->account_url, c->method, &v);
+	if (!v.permitted) {
+		problem_set(p, PROB_CAA, 403, "%s", v.detail);
+		goto out;
+	}
+	snprintf(said, saidlen, "%s", v.detail);
+	rc = 0;
+out:
+	dns_answer_clear(&ans);
+	dns_free(dns);
+	return rc;
+}
+
 void va_caa(struct va_worker *w, const struct va_job *job, struct va_result *res)
 {
 	const struct config *cfg = w->srv->cfg;
@@ -61,11 +108,8 @@ void va_caa(struct va_worker *w, const struct va_job *job, struct va_result *res
 		res->ok = false;
 		goto out;
 	}
-	size_t nids;
-	const char *const *ids = config_caa_identities(cfg, &nids);
-	struct caa_request req = {ids, nids, job->wildcard, job->account_url, job->type};
 	struct caa_verdict v;
-	caa_decide((const char *const *)ans.caa, ans.result == DNS_OK ? ans.ncaa : 0, owner, &req, &v);
+	decide(cfg, &ans, owner, job->wildcard, job->account_url, job->type, &v);
 	/* the CAA answer is kept beside the method's own records (spec §5) */
 	json_t *props = json_array();
 	for (size_t i = 0; ans.result == DNS_OK && i < ans.ncaa; i++) {

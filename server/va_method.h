@@ -95,5 +95,11 @@ struct dns_answer;
  * and *owner with where it stands (borrowing from fqdn). Returns 0, or -1 with p filled (dns). */
 int va_caa_lookup(struct dns *dns, const char *fqdn, struct dns_answer *ans, const char **owner,
                   struct problem *p);
+struct issuer_caa_check;
+/* The issuer's CAA recheck at issuance (an issuer_caa_fn, BR §3.2.2.8; ctx is the struct server):
+ * the climb with a resolver of its own (the validators' DNS settings and deadline), then the same
+ * decision as va_caa. 0 when permitted (what permitted it in said), else -1 with p: caa, dns or
+ * serverInternal. */
+int va_caa_recheck(void *ctx, const struct issuer_caa_check *c, char *said, size_t saidlen, struct problem *p);
 
 #endif

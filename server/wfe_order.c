@@ -541,7 +541,10 @@ void wfe_finalize(struct req *r, const char *arg)
 	}
 	if (store_order_begin_finalize(srv->store, o.id, &p) < 0)
 		goto fail;
-	if (issuer_submit(srv->issuer, &o, &csr.pubkey, &p) < 0) {
+	char *acct_url = wfe_account_url(r, o.account_id);
+	int queued = issuer_submit(srv->issuer, &o, acct_url, &csr.pubkey, &p);
+	free(acct_url);
+	if (queued < 0) {
 		http_add_header(r, "Retry-After", "%d", srv->cfg->retry_after_order);
 		goto fail;
 	}

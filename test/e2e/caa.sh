@@ -2,7 +2,8 @@
 # End-to-end: CAA for every validation (RFC 8659, RFC 8657, spec/dns-persist-01.md §5) with the
 # real cobble, a private Knot and the acme-client driver (helpers in test/lib/persist.sh):
 # tree climbing, issue/issuewild, accounturi, validationmethods, the critical flag, the
-# `caa` problem, the CAA answer in validationRecord, and config `caa: false`.
+# `caa` problem, the CAA answer in validationRecord, the recheck at finalize of an authorization
+# whose CAA check is over 7 h old (BR §3.2.2.8), and config `caa: false`.
 # Run inside a private network namespace (test/run.sh does): nothing here leaves the machine.
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/persist.sh"
 
@@ -81,6 +82,42 @@ caa_refused "a wildcard meets issuewild \";\": refused, detail names issuewild" 
 	'contains("w.c.test") and contains("issuewild")'
 order wplain "$K1" --identifiers w.c.test
 issued "  while the plain name under the same RRset uses issue and is issued" wplain w.c.test
+
+# CA/B Forum BR §3.2.2.8: a reused authorization whose CAA check is over 7 h old (cobble's clock,
+# POST /clock) has CAA checked again at finalize. The record's 1-day TTL lets draft 01 reuse it.
+clock() { curl -sS --cacert "$CA_BUNDLE" -d "{\"advance\": $1}" "https://localhost:$MGMT_PORT/clock" >/dev/null; }
+same_authz() { jq_ok "$1" "$2" '.authorizations[0] | .url == $u and .statusAtCreation == "valid"' \
+	--arg u "$(jq -r '.authorizations[0].url' "$T/re1.json")"; }
+caa_now() { knot_unset c.test re CAA; knot_set c.test re 300 CAA "0 issue \"$1\""; }
+knot_set c.test re 300 CAA '0 issue "cobble.test"'
+pub c.test _validation-persist.re 86400 "$ISSUER; accounturi=$ACCT"
+order re1 "$K1" --identifiers re.c.test
+issued "recheck: validated with CAA permitting, issued" re1 re.c.test
+caa_now otherca.example
+order re2 "$K1" --identifiers re.c.test
+same_authz "recheck: a second order reuses the valid authorization" re2
+issued "  within 7 h of its CAA check it is not checked again: issued though CAA now names another CA" \
+	re2 re.c.test
+clock $((8 * 3600 + 60))
+order re3 "$K1" --identifiers re.c.test --expect invalid
+same_authz "recheck: 8 h later a new order still reuses the authorization" re3
+jq_ok "  finalize checks CAA again: the order is invalid with caa, naming the name, the age and the record" re3 \
+	'.order.status == "invalid" and .outcome == "invalid" and .certificate == null and
+	 .order.error.type == $t and (.order.error.detail | contains("CAA checked again at issuance for re.c.test")
+	 and contains("validation was 8 hours old") and contains("0 issue \"otherca.example\""))' --arg t "${P}caa"
+check "  the log line says so" grep -q 'caa recheck at issuance: re.c.test .* -> refused' "$COBBLE_LOG"
+caa_now cobble.test
+order re4 "$K1" --identifiers re.c.test
+issued "recheck: with CAA permitting again, the recheck at finalize lets the certificate through" re4 re.c.test
+check "  the log line names the recheck and what permitted it" \
+	grep -q 'caa recheck at issuance: re.c.test .* -> permitted' "$COBBLE_LOG"
+mgmt / >"$T/status.html"
+check "  the status page lists both rechecks among the validations" \
+	bash -c 'grep -q "caa recheck re.c.test.*permitted" "$1" && grep -q "caa recheck re.c.test.*refused" "$1"' _ \
+	"$T/status.html"
+caa_now otherca.example
+order re5 "$K1" --identifiers re.c.test
+issued "  that permit refreshed the check: the next order within 7 h is issued without one" re5 re.c.test
 
 # config caa: false turns the check off
 cobble_up nocaa '{"caa": false}' || { notok "cobble starts with caa false"; exit 1; }

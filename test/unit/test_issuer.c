@@ -14,12 +14,14 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/util.h"
 #include "server/config.h"
 #include "server/issuer.h"
 #include "server/server.h"
 #include "server/store.h"
 
 #define ACCOUNT "00000000000000aa"
+#define ACCOUNT_URL "https://acme.test/acme/acct/1"
 
 struct fixture {
 	struct config cfg;
@@ -108,7 +110,7 @@ static void full_queue_refuses_with_rate_limited(void **state)
 		EVP_PKEY_up_ref(key);
 		EVP_PKEY *pub = key;
 		struct problem p;
-		if (issuer_submit(is, &o, &pub, &p) == 0) {
+		if (issuer_submit(is, &o, ACCOUNT_URL, &pub, &p) == 0) {
 			assert_null(pub); /* the job owns it now */
 			memcpy(accepted[naccepted++], o.id, STORE_ID_LEN + 1);
 		} else {
@@ -145,7 +147,7 @@ static void profile_validity_sets_not_after(void **state)
 	processing_order(f->srv.store, "profile.example.com", &o);
 	struct problem p;
 	time_t before = time(NULL);
-	assert_int_equal(issuer_submit(is, &o, &pub, &p), 0);
+	assert_int_equal(issuer_submit(is, &o, ACCOUNT_URL, &pub, &p), 0);
 	issuer_free(is);
 	char cert_id[STORE_ID_LEN + 1];
 	assert_int_equal(order_status(f->srv.store, o.id, cert_id), ST_VALID);
@@ -155,6 +157,135 @@ static void profile_validity_sets_not_after(void **state)
 	long want = f->cfg.profiles[0].validity_seconds;
 	assert_true(lifetime >= want - 120 && lifetime <= want + 120);
 	store_cert_clear(&c);
+	store_order_clear(&o);
+}
+
+/* BR §3.2.2.8 (Boulder's caaRecheckDuration): a CAA check up to 7 h old is enough; older is not. */
+static void caa_stale_after_seven_hours(void **state)
+{
+	(void)state;
+	time_t now = 1800000000;
+	assert_false(issuer_caa_stale(now, now));
+	assert_false(issuer_caa_stale(now - 7 * 3600, now));
+	assert_true(issuer_caa_stale(now - 7 * 3600 - 1, now));
+	assert_true(issuer_caa_stale(0, now)); /* never checked */
+	assert_false(issuer_caa_stale(now + 60, now));
+}
+
+/* The recheck's stand-in: counts calls, remembers what it was asked, permits or refuses. */
+struct fake_caa {
+	int calls;
+	bool permit;
+	bool servfail; /* the lookup fails, as va_caa_lookup reports it */
+	char name[256], method[24], account_url[128];
+	bool wildcard;
+};
+
+static int fake_caa_check(void *ctx, const struct issuer_caa_check *c, char *said, size_t saidlen,
+                          struct problem *p)
+{
+	struct fake_caa *f = ctx;
+	f->calls++;
+	snprintf(f->name, sizeof f->name, "%s", c->name);
+	snprintf(f->method, sizeof f->method, "%s", c->method);
+	snprintf(f->account_url, sizeof f->account_url, "%s", c->account_url);
+	f->wildcard = c->wildcard;
+	if (f->permit) {
+		snprintf(said, saidlen, "0 issue \"cobble.test\" names this CA");
+		return 0;
+	}
+	if (f->servfail)
+		return problem_set(p, PROB_DNS, 400, "CAA lookup for %s: SERVFAIL", c->name);
+	return problem_set(p, PROB_CAA, 403, "CAA at %s: 0 issue \"other.example\" names otherca", c->name);
+}
+
+/* The authorization of o's first identifier, as the store has it now. */
+static time_t caa_checked_at(struct store *s, const struct order *o)
+{
+	struct authz a = {0};
+	assert_int_equal(store_authz_get(s, o->authz_ids[0], &a), 0);
+	time_t t = a.caa_checked_at;
+	store_authz_clear(&a);
+	return t;
+}
+
+/* Finalize an order for name whose authorization's last CAA check is age seconds old (< 0: never
+ * checked), through an issuer wired to fc; returns when the job is done. */
+static void finalize_with_caa_age(struct fixture *f, struct fake_caa *fc, const char *name, long age,
+                                  struct order *o)
+{
+	struct issuer *is = issuer_new(&f->srv, 1, 8);
+	issuer_set_caa(is, fake_caa_check, fc);
+	processing_order(f->srv.store, name, o);
+	if (age >= 0)
+		store_authz_caa_checked(f->srv.store, o->authz_ids[0], util_clock() - age);
+	EVP_PKEY *pub = EVP_EC_gen("P-256");
+	struct problem p;
+	assert_int_equal(issuer_submit(is, o, ACCOUNT_URL, &pub, &p), 0);
+	issuer_free(is); /* waits for the job */
+}
+
+/* An order whose authorization's CAA check is 8 h old: the recheck refuses (or its lookup fails),
+ * and the order is invalid with caa naming the identifier and the age; nothing is signed. */
+static void stale_caa_refused_at_issuance(void **state)
+{
+	struct fixture *f = *state;
+	struct fake_caa fc = {.permit = false};
+	struct order o = {0};
+	finalize_with_caa_age(f, &fc, "stale.example.com", 8 * 3600 + 30, &o);
+	assert_int_equal(fc.calls, 1);
+	assert_string_equal(fc.name, "stale.example.com");
+	assert_string_equal(fc.account_url, ACCOUNT_URL);
+	struct order got = {0};
+	assert_int_equal(store_order_get(f->srv.store, o.id, &got), 0);
+	assert_int_equal(got.status, ST_INVALID);
+	assert_string_equal(got.cert_id, "");
+	assert_string_equal(got.error.type, PROB_CAA);
+	assert_int_equal(got.error.status, 403);
+	/* processing_order's authz has no validated_at: the age is that of its last CAA check */
+	assert_non_null(strstr(got.error.detail, "CAA checked again at issuance for stale.example.com, because its "
+	                                         "last CAA check was 8 hours old"));
+	assert_non_null(strstr(got.error.detail, "0 issue \"other.example\""));
+	store_order_clear(&got);
+	store_order_clear(&o);
+
+	/* RFC 8659 §3: a lookup that fails forbids issuance too, as caa */
+	fc.servfail = true;
+	finalize_with_caa_age(f, &fc, "servfail.example.com", 30 * 3600, &o);
+	assert_int_equal(store_order_get(f->srv.store, o.id, &got), 0);
+	assert_int_equal(got.status, ST_INVALID);
+	assert_string_equal(got.error.type, PROB_CAA);
+	assert_int_equal(got.error.status, 403);
+	assert_non_null(strstr(got.error.detail, "was 30 hours old"));
+	assert_non_null(strstr(got.error.detail, "CAA lookup for servfail.example.com: SERVFAIL"));
+	store_order_clear(&got);
+	store_order_clear(&o);
+}
+
+/* A permit signs and refreshes the time of the check; a check under 7 h old is not repeated;
+ * with `caa` off nothing is checked again at all. */
+static void fresh_caa_skips_and_permit_refreshes(void **state)
+{
+	struct fixture *f = *state;
+	struct fake_caa fc = {.permit = true};
+	struct order o = {0};
+	char cert_id[STORE_ID_LEN + 1];
+	finalize_with_caa_age(f, &fc, "fresh.example.com", 7 * 3600 - 60, &o);
+	assert_int_equal(order_status(f->srv.store, o.id, cert_id), ST_VALID);
+	assert_int_equal(fc.calls, 0); /* within 7 h: no recheck */
+	store_order_clear(&o);
+
+	time_t before = util_clock();
+	finalize_with_caa_age(f, &fc, "old.example.com", 9 * 3600, &o);
+	assert_int_equal(fc.calls, 1);
+	assert_int_equal(order_status(f->srv.store, o.id, cert_id), ST_VALID);
+	assert_true(caa_checked_at(f->srv.store, &o) >= before); /* refreshed by the permit */
+	store_order_clear(&o);
+
+	f->cfg.caa = false;
+	finalize_with_caa_age(f, &fc, "off.example.com", -1, &o);
+	assert_int_equal(fc.calls, 1); /* caa off: never checked again */
+	assert_int_equal(order_status(f->srv.store, o.id, cert_id), ST_VALID);
 	store_order_clear(&o);
 }
 
@@ -269,6 +400,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(full_queue_refuses_with_rate_limited, setup, teardown),
 	    cmocka_unit_test_setup_teardown(profile_validity_sets_not_after, setup, teardown),
 	    cmocka_unit_test(csr_names_must_equal_the_order),
+	    cmocka_unit_test(caa_stale_after_seven_hours),
+	    cmocka_unit_test_setup_teardown(stale_caa_refused_at_issuance, setup, teardown),
+	    cmocka_unit_test_setup_teardown(fresh_caa_skips_and_permit_refreshes, setup, teardown),
 	    cmocka_unit_test(validity_window_rules),
 	    cmocka_unit_test_setup_teardown(unknown_profile_names_the_offered_ones, setup, teardown),
 	};
