@@ -87,6 +87,17 @@ struct daemon_ev {
 	struct MHD_Daemon *d;
 };
 
+/* A connection accepted by one front thread for another (round robin): a thread takes every
+ * pending connection at each wake-up, so without this one thread would hold most of them. */
+struct handoff {
+	struct handoff *next;
+	struct listener *l;
+	int fd;
+	struct http_guard_conn *gc;
+	struct sockaddr_storage peer;
+	socklen_t peerlen;
+};
+
 struct worker {
 	pthread_t thread;
 	bool started;
@@ -100,12 +111,15 @@ struct worker {
 	 * connection at a fraction of the cost */
 	SSL *spare[SSL_SPARE];
 	size_t nspare;
+	pthread_mutex_t q_mu; /* guards q: connections handed to this thread */
+	struct handoff *q, *q_tail;
 	unsigned long hs_timeouts;
 };
 
 static struct {
 	struct listener ls[FRONT_MAX_LISTENERS];
 	size_t nls;
+	atomic_uint next_worker; /* round robin over ws */
 	struct worker ws[FRONT_MAX_THREADS];
 	size_t nws;
 	SSL_CTX *ctx;
@@ -447,6 +461,75 @@ static void handshake(struct conn *c)
 	conn_close(c);
 }
 
+/* A connection admitted by the guard becomes this thread's. */
+static void conn_start(struct worker *w, struct listener *l, int fd, struct http_guard_conn *gc,
+                       const struct sockaddr_storage *ss, socklen_t sl)
+{
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	struct conn *c = xcalloc(1, sizeof *c);
+	c->cli_ev = (struct end){EV_CLIENT, c};
+	c->mhd_ev = (struct end){EV_MHD, c};
+	c->w = w;
+	c->l = l;
+	c->li = (size_t)(l - front.ls);
+	c->fd = fd;
+	c->mhd_fd = -1;
+	c->gc = gc;
+	c->peer = *ss;
+	c->peerlen = sl;
+	if (ss->ss_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, c->peer_text, sizeof c->peer_text);
+	else if (ss->ss_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ss)->sin6_addr, c->peer_text, sizeof c->peer_text);
+	c->next = w->conns;
+	if (w->conns)
+		w->conns->prev = c;
+	w->conns = c;
+	if (epoll_add(w->ep, fd, &c->cli_ev, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET) < 0) {
+		log_error("%s listener: epoll_ctl: %s", l->cfg->name, strerror(errno));
+		conn_close(c);
+		return;
+	}
+	if (!l->ctx) {
+		relay_start(c);
+		return;
+	}
+	c->state = C_HANDSHAKE;
+	c->deadline = util_now_mono() + l->cfg->handshake_seconds;
+	c->ssl = w->nspare ? w->spare[--w->nspare] : SSL_new(l->ctx);
+	if (!c->ssl || SSL_set_fd(c->ssl, fd) != 1) {
+		log_error("%s listener: SSL_new failed", l->cfg->name);
+		conn_close(c);
+		return;
+	}
+	SSL_set_accept_state(c->ssl);
+	handshake(c); /* the ClientHello is often there already */
+}
+
+/* Connections other threads handed to w. */
+static void take_handoffs(struct worker *w)
+{
+	uint64_t n;
+	if (read(w->wake, &n, sizeof n) < 0 && errno != EAGAIN)
+		log_warn("http_front: reading the wake-up: %s", strerror(errno));
+	pthread_mutex_lock(&w->q_mu);
+	struct handoff *h = w->q;
+	w->q = w->q_tail = NULL;
+	pthread_mutex_unlock(&w->q_mu);
+	while (h) {
+		struct handoff *next = h->next;
+		if (atomic_load(&front.stop)) {
+			http_guard_leave(h->gc);
+			close(h->fd);
+		} else {
+			conn_start(w, h->l, h->fd, h->gc, &h->peer, h->peerlen);
+		}
+		free(h);
+		h = next;
+	}
+}
+
 static void accept_on(struct worker *w, struct listener *l)
 {
 	for (int i = 0; i < ACCEPT_BURST; i++) {
@@ -467,46 +550,23 @@ static void accept_on(struct worker *w, struct listener *l)
 			close(fd);
 			continue;
 		}
-		int one = 1;
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-		struct conn *c = xcalloc(1, sizeof *c);
-		c->cli_ev = (struct end){EV_CLIENT, c};
-		c->mhd_ev = (struct end){EV_MHD, c};
-		c->w = w;
-		c->l = l;
-		c->li = (size_t)(l - front.ls);
-		c->fd = fd;
-		c->mhd_fd = -1;
-		c->gc = gc;
-		c->peer = ss;
-		c->peerlen = sl;
-		if (ss.ss_family == AF_INET)
-			inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, c->peer_text, sizeof c->peer_text);
-		else if (ss.ss_family == AF_INET6)
-			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, c->peer_text, sizeof c->peer_text);
-		c->next = w->conns;
-		if (w->conns)
-			w->conns->prev = c;
-		w->conns = c;
-		if (epoll_add(w->ep, fd, &c->cli_ev, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET) < 0) {
-			log_error("%s listener: epoll_ctl: %s", l->cfg->name, strerror(errno));
-			conn_close(c);
+		struct worker *to = &front.ws[atomic_fetch_add(&front.next_worker, 1) % front.nws];
+		if (to == w) {
+			conn_start(w, l, fd, gc, &ss, sl);
 			continue;
 		}
-		if (!l->ctx) {
-			relay_start(c);
-			continue;
-		}
-		c->state = C_HANDSHAKE;
-		c->deadline = util_now_mono() + l->cfg->handshake_seconds;
-		c->ssl = w->nspare ? w->spare[--w->nspare] : SSL_new(l->ctx);
-		if (!c->ssl || SSL_set_fd(c->ssl, fd) != 1) {
-			log_error("%s listener: SSL_new failed", l->cfg->name);
-			conn_close(c);
-			continue;
-		}
-		SSL_set_accept_state(c->ssl);
-		handshake(c); /* the ClientHello is often there already */
+		struct handoff *h = xcalloc(1, sizeof *h);
+		*h = (struct handoff){NULL, l, fd, gc, ss, sl};
+		pthread_mutex_lock(&to->q_mu);
+		if (to->q_tail)
+			to->q_tail->next = h;
+		else
+			to->q = h;
+		to->q_tail = h;
+		pthread_mutex_unlock(&to->q_mu);
+		uint64_t one = 1;
+		if (write(to->wake, &one, sizeof one) < 0)
+			log_warn("http_front: waking a thread: %s", strerror(errno));
 	}
 }
 
@@ -539,6 +599,8 @@ static void *work(void *arg)
 			enum ev_kind *k = evs[i].data.ptr;
 			if (*k == EV_LISTENER) {
 				accept_on(w, (struct listener *)k);
+			} else if (*k == EV_WAKE) {
+				take_handoffs(w);
 			} else if (*k == EV_DAEMON) {
 				MHD_run(((struct daemon_ev *)k)->d);
 			} else if (*k == EV_CLIENT || *k == EV_MHD) {
@@ -568,6 +630,7 @@ static void *work(void *arg)
 		}
 		bury(w);
 	}
+	take_handoffs(w); /* closes what is still queued: front.stop is set */
 	while (w->conns)
 		conn_close(w->conns);
 	bury(w);
@@ -609,14 +672,16 @@ int http_front_start(const struct http_front_listener *ls, size_t n, const char 
 			goto fail;
 		front.nls++;
 	}
-	/* one thread per two cores: on two cores one thread costs less CPU per flow than two and
-	 * serves as many flows/s (README "Performance") */
+	/* one thread per core: one thread alone caps the request handlers at one core (README
+	 * "Performance") */
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	front.nws = ncpu > 3 ? (size_t)ncpu / 2 : 1;
+	front.nws = ncpu > 1 ? (size_t)ncpu : 1;
 	if (front.nws > FRONT_MAX_THREADS)
 		front.nws = FRONT_MAX_THREADS;
-	for (size_t i = 0; i < front.nws; i++)
+	for (size_t i = 0; i < front.nws; i++) {
 		front.ws[i] = (struct worker){.ep = -1, .wake = -1};
+		pthread_mutex_init(&front.ws[i].q_mu, NULL);
+	}
 	for (size_t i = 0; i < front.nws; i++) {
 		struct worker *w = &front.ws[i];
 		w->ep = epoll_create1(EPOLL_CLOEXEC);
@@ -638,6 +703,10 @@ int http_front_start(const struct http_front_listener *ls, size_t n, const char 
 				goto fail;
 			}
 		}
+	}
+	/* every thread set up before any runs: a running one hands connections to the others */
+	for (size_t i = 0; i < front.nws; i++) {
+		struct worker *w = &front.ws[i];
 		if (pthread_create(&w->thread, NULL, work, w) != 0) {
 			snprintf(err, errlen, "cannot start the listeners' thread");
 			goto fail;
@@ -668,10 +737,13 @@ void http_front_stop(void)
 		if (w->started && write(w->wake, &one, sizeof one) < 0)
 			log_warn("http_front: waking a thread: %s", strerror(errno));
 	}
+	for (size_t i = 0; i < front.nws; i++)
+		if (front.ws[i].started)
+			pthread_join(front.ws[i].thread, NULL);
 	for (size_t i = 0; i < front.nws; i++) {
 		struct worker *w = &front.ws[i];
-		if (w->started)
-			pthread_join(w->thread, NULL);
+		if (w->wake >= 0)
+			take_handoffs(w); /* what another thread handed over after this one had stopped */
 		for (size_t j = 0; j < FRONT_MAX_LISTENERS; j++)
 			if (w->mhd[j])
 				MHD_stop_daemon(w->mhd[j]); /* its connections' ends were closed with the relays */
@@ -679,6 +751,7 @@ void http_front_stop(void)
 			close(w->ep);
 		if (w->wake >= 0)
 			close(w->wake);
+		pthread_mutex_destroy(&w->q_mu);
 		*w = (struct worker){.ep = -1, .wake = -1};
 	}
 	front.nws = 0;
