@@ -233,7 +233,7 @@ static int recheck_caa(const struct issue_job *job, struct problem *p)
 			problem_set(p, internal ? PROB_SERVER_INTERNAL : PROB_CAA, internal ? 500 : 403,
 			            "CAA checked again at issuance for %s, because its %s was %ld hours old (CA/B Forum "
 			            "BR §3.2.2.8: CAA within 8 hours before issuance; cobble, like Let's Encrypt, checks "
-			            "again past %ld), and it refused: %s",
+			            "again past %ld), so issuance is refused: %s",
 			            name, a.caa_checked_at == a.validated_at ? "validation" : "last CAA check", hours,
 			            ISSUER_CAA_RECHECK_SECONDS / 3600, got.detail);
 			log_info("caa recheck at issuance: %s order=%s account=%s last check %ld h old -> refused: %s", name,

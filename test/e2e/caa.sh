@@ -118,6 +118,16 @@ check "  the status page lists both rechecks among the validations" \
 caa_now otherca.example
 order re5 "$K1" --identifiers re.c.test
 issued "  that permit refreshed the check: the next order within 7 h is issued without one" re5 re.c.test
+# RFC 8659 §3: a recheck whose lookup fails forbids issuance too (Knot frozen: the lookup times out)
+caa_now cobble.test
+clock $((8 * 3600 + 60))
+kill -STOP "$KNOT_PID"
+order re6 "$K1" --identifiers re.c.test --expect invalid
+kill -CONT "$KNOT_PID"
+jq_ok "recheck: a lookup that fails at finalize (DNS server silent) makes the order invalid with caa" re6 \
+	'.order.status == "invalid" and .certificate == null and .order.error.type == $t and
+	 (.order.error.detail | contains("CAA checked again at issuance for re.c.test") and
+	  contains("last CAA check was 8 hours old") and contains("CAA lookup for re.c.test"))' --arg t "${P}caa"
 
 # config caa: false turns the check off
 cobble_up nocaa '{"caa": false}' || { notok "cobble starts with caa false"; exit 1; }
