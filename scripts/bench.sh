@@ -130,8 +130,11 @@ if [ $MODE = sweep ]; then
 	echo "| clients | cobble flows/s | Pebble flows/s | ratio | cobble p99 ms | Pebble p99 ms | ratio |"
 	echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 	join "$T/cobble.dat" "$T/pebble.dat" | sort -n |
-		awk 'function r(a, b) { return b > 0 ? sprintf("%.2f", a / b) : "–" }
-			{printf "| %d | %.0f | %.0f | %s | %.1f | %.1f | %s |\n", $1, $2, $4, r($2, $4), $3, $5, r($3, $5)}'
+		awk 'function r(a, b) { return b + 0 > 0 ? sprintf("%.2f", a / b) : "–" }
+			# under one flow/s (a run lost to a stall) a ratio or a p99 says nothing: print –
+			{ few = $4 + 0 < 1; p99 = few ? "–" : sprintf("%.1f", $5)
+			  printf "| %d | %.0f | %.1f | %s | %.1f | %s | %s |\n", $1, $2, $4, few ? "–" : r($2, $4), $3, p99,
+			         few ? "–" : r($3, $5)}'
 	echo "plot: $OUT/sweep.png"
 	exit 0
 fi
