@@ -116,26 +116,6 @@ void store_order_clear(struct order *o)
 	memset(o, 0, sizeof *o);
 }
 
-static void cert_copy(struct cert *dst, const struct cert *src)
-{
-	*dst = *src;
-	dst->chains = xcalloc(src->nchains, sizeof *dst->chains);
-	for (size_t i = 0; i < src->nchains; i++)
-		dst->chains[i] = xstrdup(src->chains[i]);
-	dst->ari_response = xstrdup(src->ari_response);
-}
-
-void store_cert_clear(struct cert *c)
-{
-	if (!c)
-		return;
-	for (size_t i = 0; i < c->nchains; i++)
-		free(c->chains[i]);
-	free(c->chains);
-	free(c->ari_response);
-	memset(c, 0, sizeof *c);
-}
-
 static void free_acct_rec(void *v)
 {
 	struct acct_rec *r = v;
@@ -195,9 +175,7 @@ void store_free(struct store *s)
 	free(s);
 }
 
-/* A fresh id not used in map m (ids are random so URLs from an earlier run never point at a
- * new object: a TXT record naming an old account URL must not match a new account). */
-static void new_id(const struct map *m, char out[STORE_ID_LEN + 1])
+void store_new_id(const struct map *m, char out[STORE_ID_LEN + 1])
 {
 	do
 		util_random_hex(out, STORE_ID_LEN / 2);
@@ -219,7 +197,7 @@ int store_account_add(struct store *s, const struct account *in, char out_id[STO
 	}
 	struct acct_rec *r = xcalloc(1, sizeof *r);
 	account_copy(&r->a, in);
-	new_id(s->accounts, r->a.id);
+	store_new_id(s->accounts, r->a.id);
 	r->a.status = ST_VALID;
 	r->a.nthumbprints = 1;
 	snprintf(out_id, STORE_ID_LEN + 1, "%s", r->a.id);
@@ -331,7 +309,7 @@ static enum status authz_effective(const struct authz *a, time_t now)
 void store_authz_add(struct store *s, struct authz *in)
 {
 	pthread_mutex_lock(&s->lock);
-	new_id(s->authzs, in->id);
+	store_new_id(s->authzs, in->id);
 	for (size_t i = 0; i < in->nchal; i++)
 		util_random_hex(in->chal[i].id, STORE_ID_LEN / 2);
 	struct authz *a = xcalloc(1, sizeof *a);
@@ -552,7 +530,7 @@ out:
 void store_order_add(struct store *s, struct order *in)
 {
 	pthread_mutex_lock(&s->lock);
-	new_id(s->orders, in->id);
+	store_new_id(s->orders, in->id);
 	struct order *o = xcalloc(1, sizeof *o);
 	order_copy(o, in);
 	map_put(s->orders, o->id, o);
@@ -689,124 +667,6 @@ int store_order_finish(struct store *s, const char *id, const char *cert_id, con
 	}
 	pthread_mutex_unlock(&s->lock);
 	return o ? 0 : -1;
-}
-
-/* ---- certificates ---- */
-
-void store_serial_norm(const char *in, char out[41])
-{
-	size_t n = 0;
-	for (; *in && n < 40; in++) {
-		char c = *in;
-		if (c >= 'A' && c <= 'F')
-			c = (char)(c - 'A' + 'a');
-		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
-			continue;
-		if (n == 0 && c == '0')
-			continue;
-		out[n++] = c;
-	}
-	if (n == 0)
-		out[n++] = '0';
-	out[n] = '\0';
-}
-
-void store_cert_add(struct store *s, struct cert *in)
-{
-	store_serial_norm(in->serial, in->serial);
-	pthread_mutex_lock(&s->lock);
-	new_id(s->certs, in->id);
-	struct cert *c = xcalloc(1, sizeof *c);
-	cert_copy(c, in);
-	map_put(s->certs, c->id, c);
-	map_put(s->by_serial, c->serial, xstrdup(c->id));
-	if (c->certid[0])
-		map_put(s->by_certid, c->certid, xstrdup(c->id));
-	pthread_mutex_unlock(&s->lock);
-}
-
-int store_cert_by_certid(struct store *s, const char *certid, struct cert *out)
-{
-	pthread_mutex_lock(&s->lock);
-	const char *id = map_get(s->by_certid, certid);
-	struct cert *c = id ? map_get(s->certs, id) : NULL;
-	if (c)
-		cert_copy(out, c);
-	pthread_mutex_unlock(&s->lock);
-	return c ? 0 : -1;
-}
-
-int store_cert_set_replaced(struct store *s, const char *id, const char *expect, const char *order_id)
-{
-	int rc = -1;
-	pthread_mutex_lock(&s->lock);
-	struct cert *c = map_get(s->certs, id);
-	if (c && strcmp(c->replaced_by, expect) == 0) {
-		snprintf(c->replaced_by, sizeof c->replaced_by, "%s", order_id);
-		rc = 0;
-	}
-	pthread_mutex_unlock(&s->lock);
-	return rc;
-}
-
-int store_cert_set_ari_response(struct store *s, const char *serial_in, const char *text)
-{
-	char serial[41];
-	store_serial_norm(serial_in, serial);
-	pthread_mutex_lock(&s->lock);
-	const char *id = map_get(s->by_serial, serial);
-	struct cert *c = id ? map_get(s->certs, id) : NULL;
-	if (c) {
-		free(c->ari_response);
-		c->ari_response = xstrdup(text);
-	}
-	pthread_mutex_unlock(&s->lock);
-	return c ? 0 : -1;
-}
-
-int store_cert_get(struct store *s, const char *id, struct cert *out)
-{
-	pthread_mutex_lock(&s->lock);
-	struct cert *c = map_get(s->certs, id);
-	if (c)
-		cert_copy(out, c);
-	pthread_mutex_unlock(&s->lock);
-	return c ? 0 : -1;
-}
-
-int store_cert_by_serial(struct store *s, const char *serial_in, struct cert *out)
-{
-	char serial[41];
-	store_serial_norm(serial_in, serial);
-	pthread_mutex_lock(&s->lock);
-	const char *id = map_get(s->by_serial, serial);
-	struct cert *c = id ? map_get(s->certs, id) : NULL;
-	if (c)
-		cert_copy(out, c);
-	pthread_mutex_unlock(&s->lock);
-	return c ? 0 : -1;
-}
-
-int store_cert_revoke(struct store *s, const char *serial_in, int reason, struct problem *p)
-{
-	int rc = 0;
-	char serial[41];
-	store_serial_norm(serial_in, serial);
-	pthread_mutex_lock(&s->lock);
-	const char *id = map_get(s->by_serial, serial);
-	struct cert *c = id ? map_get(s->certs, id) : NULL;
-	if (!c) {
-		rc = -2;
-	} else if (c->revoked) {
-		rc = problem_set(p, PROB_ALREADY_REVOKED, 400,
-		                 "certificate %s was already revoked (reason %d)", serial, c->reason);
-	} else {
-		c->revoked = true;
-		c->reason = reason;
-		c->revoked_at = time(NULL);
-	}
-	pthread_mutex_unlock(&s->lock);
-	return rc;
 }
 
 void store_counts(struct store *s, size_t *accounts, size_t *orders, size_t *authzs, size_t *certs)

@@ -1,4 +1,5 @@
-/* store_internal: the store's private structures, shared by store.c and store_retain.c only. */
+/* store_internal: the store's private structures, shared by store.c, store_cert.c and
+ * store_retain.c only. */
 #ifndef COBBLE_STORE_INTERNAL_H
 #define COBBLE_STORE_INTERNAL_H
 
@@ -35,6 +36,9 @@ struct store {
 	struct retain *retain;  /* owned: the order cap (store_retain.c) */
 };
 
+/* A fresh id not used in map m (ids are random so URLs from an earlier run never point at a
+ * new object: a TXT record naming an old account URL must not match a new account). Lock held. */
+void store_new_id(const struct map *m, char out[STORE_ID_LEN + 1]);
 /* The valid_by_ident key of an identifier for an account. */
 void store_ident_key(char *out, size_t outlen, const char *account, const struct identifier *id, bool wildcard);
 /* RFC 8555 §7.1.6 status of an order, derived from its authorizations. Lock held. */
