@@ -204,6 +204,14 @@ static int end_of_head(struct http_head *h)
 	return 0;
 }
 
+/* Of avail bytes at hand, the ones that still belong to a body with *left bytes to go. */
+static size_t body_take(uint64_t *left, size_t avail)
+{
+	size_t n = avail > *left ? (size_t)*left : avail;
+	*left -= n;
+	return n;
+}
+
 size_t http_head_scan(struct http_head *h, const char *buf, size_t len)
 {
 	size_t done = 0;
@@ -213,11 +221,7 @@ size_t http_head_scan(struct http_head *h, const char *buf, size_t len)
 		if (h->state == HEAD_BAD)
 			return done;
 		if (h->state == HEAD_BODY) {
-			size_t n = len - done;
-			if (n > h->body_left)
-				n = (size_t)h->body_left;
-			done += n;
-			h->body_left -= n;
+			done += body_take(&h->body_left, len - done);
 			if (h->body_left == 0)
 				h->state = HEAD_LINE;
 			continue;
@@ -311,11 +315,7 @@ void http_head_response(struct http_head *h, const char *buf, size_t len)
 	size_t i = 0;
 	while (i < len && !h->lost) {
 		if (h->rstate == RESP_BODY) {
-			size_t n = len - i;
-			if (n > h->rbody_left)
-				n = (size_t)h->rbody_left;
-			i += n;
-			h->rbody_left -= n;
+			i += body_take(&h->rbody_left, len - i);
 			if (h->rbody_left == 0)
 				h->rstate = RESP_HEAD;
 			continue;
